@@ -1,0 +1,52 @@
+"""URLs: the admin, and the API where each path sends reads to the query side and
+commands to the command side."""
+
+from collections.abc import Callable
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
+
+View = Callable[..., HttpResponse]
+
+
+def by_method(**views: View) -> View:
+    """Route one path to a different view per HTTP method (reads vs. commands)."""
+    views = {method.upper(): view for method, view in views.items()}
+    if "GET" in views:
+        views.setdefault("HEAD", views["GET"])
+    views.setdefault("OPTIONS", next(iter(views.values())))
+
+    # CSRF is enforced by DRF's session authentication inside each view.
+    @csrf_exempt
+    def dispatch(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        view = views.get(request.method or "")
+        if view is None:
+            return HttpResponseNotAllowed(sorted(views))
+        return view(request, *args, **kwargs)
+
+    return dispatch
+
+
+customers = CustomerCommandViewSet
+products = ProductCommandViewSet
+orders = OrderCommandViewSet
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/customers/", by_method(post=customers.as_view({"post": "create"}))),
+    path(
+        "api/customers/<uuid:pk>/",
+        by_method(patch=customers.as_view({"patch": "partial_update"})),
+    ),
+    path("api/products/", by_method(post=products.as_view({"post": "create"}))),
+    path(
+        "api/products/<uuid:pk>/",
+        by_method(patch=products.as_view({"patch": "partial_update"})),
+    ),
+    path("api/orders/", by_method(post=orders.as_view({"post": "create"}))),
+    path("api/orders/<uuid:pk>/status/", by_method(post=orders.as_view({"post": "status"}))),
+]

@@ -1,0 +1,92 @@
+"""Append events to the store, read streams back, and lock streams for writing."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+from django.utils import timezone
+
+from .events import DomainEvent
+from .models import Event
+from .signals import SIGNAL_FOR_EVENT_TYPE
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored: what the signals carry and what replays read."""
+
+    position: int
+    stream_type: str
+    stream_id: UUID
+    version: int
+    event_type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Event) -> "RecordedEvent":
+        return cls(
+            position=row.position,
+            stream_type=row.stream_type,
+            stream_id=row.stream_id,
+            version=row.version,
+            event_type=row.event_type,
+            data=row.data,
+            metadata=row.metadata,
+            recorded_at=row.recorded_at,
+        )
+
+
+def lock_streams(stream_ids: Iterable[UUID]) -> None:
+    """Serialize commands that touch the same streams until the transaction ends.
+
+    Taken before the first write, so on PostgreSQL the transaction ids of conflicting
+    commands follow their commit order (catch-up relies on it). SQLite already
+    serializes every writer.
+    """
+    keys = sorted({_lock_key(stream_id) for stream_id in stream_ids})
+    if keys and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
+
+
+def _lock_key(stream_id: UUID) -> int:
+    return (stream_id.int >> 64) - (1 << 63)
+
+
+def load_stream(stream_id: UUID) -> list[tuple[str, dict[str, Any]]]:
+    """Return `(event_type, data)` of a stream's events in version order."""
+    return list(
+        Event.objects.filter(stream_id=stream_id)
+        .order_by("version")
+        .values_list("event_type", "data")
+    )
+
+
+def append(
+    events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
+) -> list[RecordedEvent]:
+    """Append one stream's new events after `after_version` and send their signals."""
+    now = timezone.now()
+    rows = Event.objects.bulk_create(
+        [
+            Event(
+                stream_type=event.stream_type,
+                stream_id=event.stream_id,
+                version=after_version + offset,
+                event_type=event.event_type,
+                data=event.data(),
+                metadata=metadata,
+                recorded_at=now,
+            )
+            for offset, event in enumerate(events, start=1)
+        ]
+    )
+    recorded = [RecordedEvent.from_row(row) for row in rows]
+    for event in recorded:
+        SIGNAL_FOR_EVENT_TYPE[event.event_type].send(sender=Event, event=event)
+    return recorded

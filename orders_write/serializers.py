@@ -1,0 +1,102 @@
+"""Input and output serializers of the command API: they check shapes and types only."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from . import domain
+from .commands import Address, CreateOrder, OrderLine
+from .services import MAX_ORDER_LINES, MAX_QUANTITY
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse fields the command does not know, so a typo is an error, not a no-op."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CustomerInput(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+
+
+class CustomerOutput(serializers.Serializer):
+    customer_id = serializers.UUIDField(source="id")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    version = serializers.IntegerField()
+
+
+class ProductInput(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    category = serializers.CharField(max_length=100)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=domain.money(0)
+    )
+
+
+class ProductOutput(serializers.Serializer):
+    product_id = serializers.UUIDField(source="id")
+    name = serializers.CharField()
+    category = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    version = serializers.IntegerField()
+
+
+class AddressInput(StrictSerializer):
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=200)
+    postal_code = serializers.CharField(max_length=200)
+    country = serializers.CharField(max_length=200)
+
+
+class OrderItemInput(StrictSerializer):
+    product_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class CreateOrderInput(StrictSerializer):
+    order_id = serializers.UUIDField(required=False)
+    customer_id = serializers.UUIDField()
+    items = OrderItemInput(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+    shipping_address = AddressInput()
+    billing_address = AddressInput(required=False)
+    payment_method = serializers.ChoiceField(choices=domain.PAYMENT_METHODS)
+
+    def to_command(self) -> CreateOrder:
+        """Build the CreateOrder command from validated data."""
+        data = self.validated_data
+        billing = data.get("billing_address")
+        return CreateOrder(
+            order_id=data.get("order_id"),
+            customer_id=data["customer_id"],
+            items=tuple(OrderLine(**item) for item in data["items"]),
+            shipping_address=Address(**data["shipping_address"]),
+            billing_address=Address(**billing) if billing else None,
+            payment_method=data["payment_method"],
+        )
+
+
+class OrderCreatedOutput(serializers.Serializer):
+    order_id = serializers.UUIDField(source="id")
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    total_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class UpdateOrderStatusInput(StrictSerializer):
+    status = serializers.ChoiceField(choices=domain.STATUSES)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    expected_version = serializers.IntegerField(min_value=1, required=False)
+
+
+class OrderStatusOutput(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()

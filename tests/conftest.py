@@ -1,0 +1,122 @@
+"""Shared fixtures: API clients for each kind of user, and factories that go through the services."""
+
+import itertools
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from orders_write import services
+from orders_write.commands import (
+    AddProduct,
+    Address,
+    CreateOrder,
+    OrderLine,
+    RegisterCustomer,
+    UpdateOrderStatus,
+)
+from orders_write.models import Customer, Order, Product
+
+_numbers = itertools.count(1)
+
+ADDRESS = {"line1": "1 Main Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
+
+
+def make_customer(name: str | None = None, email: str | None = None) -> Customer:
+    number = next(_numbers)
+    return services.register_customer(
+        RegisterCustomer(name=name or f"Customer {number}", email=email or f"c{number}@example.com")
+    )
+
+
+def make_product(
+    name: str | None = None, category: str = "books", unit_price: str = "10.00"
+) -> Product:
+    return services.add_product(
+        AddProduct(
+            name=name or f"Product {next(_numbers)}", category=category, unit_price=Decimal(unit_price)
+        )
+    )
+
+
+def make_order(
+    customer: Customer, lines: list[tuple[Product, int]], order_id: UUID | None = None, **kwargs
+) -> Order:
+    return services.create_order(
+        CreateOrder(
+            customer_id=customer.id,
+            items=tuple(OrderLine(product.id, quantity) for product, quantity in lines),
+            shipping_address=Address(**ADDRESS),
+            payment_method=kwargs.pop("payment_method", "card"),
+            order_id=order_id,
+        ),
+        **kwargs,
+    )
+
+
+def set_status(order_id: UUID, *statuses: str) -> None:
+    for status in statuses:
+        services.update_order_status(UpdateOrderStatus(order_id=order_id, status=status))
+
+
+def order_body(customer: Customer, *lines: tuple[Product, int], **extra) -> dict:
+    return {
+        "customer_id": str(customer.id),
+        "items": [{"product_id": str(p.id), "quantity": q} for p, q in lines],
+        "shipping_address": dict(ADDRESS),
+        "payment_method": "card",
+        **extra,
+    }
+
+
+@pytest.fixture
+def customer(db) -> Customer:
+    return make_customer()
+
+
+@pytest.fixture
+def product(db) -> Product:
+    return make_product()
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.create_superuser("admin", "admin@example.com", "admin-pass-123")
+
+
+@pytest.fixture
+def admin_api(admin_user) -> APIClient:
+    client = APIClient()
+    token = Token.objects.create(user=admin_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def reader_api(db) -> APIClient:
+    """A logged-in user with no model permissions."""
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("reader", password="reader-pass-123"))
+    return client
+
+
+@pytest.fixture
+def clerk_api(db) -> APIClient:
+    """A user allowed to place orders and change their status, nothing else."""
+    user = User.objects.create_user("clerk", password="clerk-pass-123")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="orders_write", codename__in=["add_order", "change_order"]
+        )
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def anonymous_api() -> APIClient:
+    return APIClient()
