@@ -50,6 +50,7 @@ class PricedLine:
     category: str
     quantity: int
     unit_price: Decimal
+    product_version: int = 1
 
     @property
     def line_total(self) -> Decimal:
@@ -63,6 +64,7 @@ class PricedLine:
             "quantity": self.quantity,
             "unit_price": str(money(self.unit_price)),
             "line_total": str(self.line_total),
+            "product_version": self.product_version,
         }
 
     @classmethod
@@ -73,6 +75,7 @@ class PricedLine:
             category=data["category"],
             quantity=int(data["quantity"]),
             unit_price=money(data["unit_price"]),
+            product_version=int(data["product_version"]),
         )
 
 
@@ -100,6 +103,7 @@ class Order:
         customer_id: UUID,
         customer_name: str,
         customer_email: str,
+        customer_version: int,
         lines: list[PricedLine],
         shipping_address: dict[str, str],
         billing_address: dict[str, str],
@@ -114,6 +118,7 @@ class Order:
                 customer_id=customer_id,
                 customer_name=customer_name,
                 customer_email=customer_email,
+                customer_version=customer_version,
                 order_date=at,
                 items=tuple(line.data() for line in lines),
                 shipping_address=shipping_address,

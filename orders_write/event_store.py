@@ -26,6 +26,7 @@ class RecordedEvent:
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    transaction_id: int = 0
 
     @classmethod
     def from_row(cls, row: Event) -> "RecordedEvent":
@@ -38,6 +39,7 @@ class RecordedEvent:
             data=row.data,
             metadata=row.metadata,
             recorded_at=row.recorded_at,
+            transaction_id=row.transaction_id,
         )
 
 

@@ -91,6 +91,7 @@ class OrderCreated(OrderEvent):
     customer_id: UUID
     customer_name: str
     customer_email: str
+    customer_version: int
     order_date: datetime
     items: tuple[dict[str, Any], ...]
     shipping_address: dict[str, str]

@@ -144,6 +144,7 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
         customer_id=customer.id,
         customer_name=customer.name,
         customer_email=customer.email,
+        customer_version=customer.version,
         lines=_priced_lines(command),
         shipping_address=asdict(command.shipping_address),
         billing_address=asdict(command.billing_address),
@@ -255,6 +256,7 @@ def _priced_lines(command: CreateOrder) -> list[domain.PricedLine]:
             category=products[line.product_id].category,
             quantity=line.quantity,
             unit_price=products[line.product_id].unit_price,
+            product_version=products[line.product_id].version,
         )
         for line in command.items
     ]

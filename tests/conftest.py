@@ -37,7 +37,9 @@ def make_product(
 ) -> Product:
     return services.add_product(
         AddProduct(
-            name=name or f"Product {next(_numbers)}", category=category, unit_price=Decimal(unit_price)
+            name=name or f"Product {next(_numbers)}",
+            category=category,
+            unit_price=Decimal(unit_price),
         )
     )
 

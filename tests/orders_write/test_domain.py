@@ -38,6 +38,7 @@ def new_order() -> domain.Order:
         customer_id=uuid4(),
         customer_name="Ann",
         customer_email="ann@example.com",
+        customer_version=1,
         lines=[line, other],
         shipping_address={"line1": "1 Main", "city": "Lyon", "postal_code": "1", "country": "FR"},
         billing_address={"line1": "1 Main", "city": "Lyon", "postal_code": "1", "country": "FR"},
@@ -70,7 +71,11 @@ def test_allowed_transition_records_status_updated(old, new):
 
     assert order.status == new
     event = order.pending_events[-1]
-    assert (event.event_type, event.old_status, event.new_status) == ("OrderStatusUpdated", old, new)
+    assert (event.event_type, event.old_status, event.new_status) == (
+        "OrderStatusUpdated",
+        old,
+        new,
+    )
     assert (event.changed_by, event.reason) == ("clerk", "why")
 
 

@@ -1,0 +1,35 @@
+"""The popular-products cache, forgotten whenever projected sales change."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+GENERATION_KEY = "orders_read:popular_products:generation"
+TIMEOUT_SECONDS = 300
+
+
+def cached_popular_products(key: str, compute: Callable[[], Any]) -> Any:
+    """Return the cached answer for `key` in the current sales generation, computing it once."""
+    generation = cache.get_or_set(GENERATION_KEY, 1, timeout=None)
+    return cache.get_or_set(
+        f"orders_read:popular_products:{generation}:{key}", compute, TIMEOUT_SECONDS
+    )
+
+
+def forget_popular_products() -> None:
+    """Invalidate cached answers now and again once the sales change commits.
+
+    The second bump covers a reader that cached the old sales between the first bump
+    and the commit.
+    """
+    _bump_generation()
+    transaction.on_commit(_bump_generation)
+
+
+def _bump_generation() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, timeout=None)

@@ -1,0 +1,390 @@
+"""Projections: receivers, named for their effect, that keep each read table current from the
+events alone (never the write model). Every receiver is idempotent: applying an event twice
+changes nothing, guarded by the stream versions stored on the rows or by a per-order ledger."""
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import F, Max, Model
+from django.utils import timezone
+
+from orders_write.event_store import RecordedEvent
+
+from .cache import forget_popular_products
+from .models import (
+    CustomerAnalytics,
+    CustomerOrderContribution,
+    OrderDetails,
+    OrderStatusChange,
+    OrderSummary,
+    ProductSaleLine,
+    ProductSales,
+)
+
+CENTS = Decimal("0.01")
+VIP_SPENDING = Decimal("1000.00")
+
+Handler = Callable[[RecordedEvent], None]
+
+
+# -- order_summary -----------------------------------------------------------------------
+
+
+def add_order_to_summary(event: RecordedEvent) -> None:
+    data = event.data
+    insert_once(
+        OrderSummary,
+        order_id=event.stream_id,
+        customer_id=UUID(data["customer_id"]),
+        customer_name=data["customer_name"],
+        customer_version=data["customer_version"],
+        order_date=_time(data["order_date"]),
+        total_amount=Decimal(data["total_amount"]),
+        status=data["status"],
+        item_count=sum(item["quantity"] for item in data["items"]),
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+def change_status_in_summary(event: RecordedEvent) -> None:
+    OrderSummary.objects.filter(order_id=event.stream_id, version__lt=event.version).update(
+        status=event.data["new_status"], version=event.version, projected_at=timezone.now()
+    )
+
+
+def rename_customer_in_summary(event: RecordedEvent) -> None:
+    OrderSummary.objects.filter(
+        customer_id=event.stream_id, customer_version__lt=event.version
+    ).update(
+        customer_name=event.data["name"],
+        customer_version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+# -- order_details -----------------------------------------------------------------------
+
+
+def add_order_to_details(event: RecordedEvent) -> None:
+    data = event.data
+    placed = {
+        "status": data["status"],
+        "changed_by": event.metadata.get("actor", ""),
+        "changed_at": data["order_date"],
+        "reason": "",
+        "version": event.version,
+    }
+    insert_once(
+        OrderDetails,
+        order_id=event.stream_id,
+        customer_id=UUID(data["customer_id"]),
+        customer_name=data["customer_name"],
+        customer_email=data["customer_email"],
+        customer_version=data["customer_version"],
+        order_date=_time(data["order_date"]),
+        items=data["items"],
+        shipping_address=data["shipping_address"],
+        billing_address=data["billing_address"],
+        payment_method=data["payment_method"],
+        status=data["status"],
+        status_history=[placed],
+        total_amount=Decimal(data["total_amount"]),
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+def add_status_change_to_details(event: RecordedEvent) -> None:
+    details = (
+        OrderDetails.objects.select_for_update()
+        .filter(order_id=event.stream_id, version__lt=event.version)
+        .only("status_history")
+        .first()
+    )
+    if details is None:
+        return
+    OrderDetails.objects.filter(order_id=event.stream_id).update(
+        status=event.data["new_status"],
+        status_history=[*details.status_history, _status_entry(event)],
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+def rename_customer_in_details(event: RecordedEvent) -> None:
+    OrderDetails.objects.filter(
+        customer_id=event.stream_id, customer_version__lt=event.version
+    ).update(
+        customer_name=event.data["name"],
+        customer_email=event.data["email"],
+        customer_version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+# -- order_status_history ----------------------------------------------------------------
+
+
+def record_order_placed_in_history(event: RecordedEvent) -> None:
+    insert_once(
+        OrderStatusChange,
+        order_id=event.stream_id,
+        status=event.data["status"],
+        changed_by=event.metadata.get("actor", ""),
+        changed_at=_time(event.data["order_date"]),
+        reason="",
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+def record_status_change_in_history(event: RecordedEvent) -> None:
+    entry = _status_entry(event)
+    insert_once(
+        OrderStatusChange,
+        order_id=event.stream_id,
+        status=entry["status"],
+        changed_by=entry["changed_by"],
+        changed_at=_time(entry["changed_at"]),
+        reason=entry["reason"],
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+# -- customer_analytics ------------------------------------------------------------------
+
+
+def add_customer_to_analytics(event: RecordedEvent) -> None:
+    insert_once(
+        CustomerAnalytics,
+        customer_id=event.stream_id,
+        customer_name=event.data["name"],
+        customer_email=event.data["email"],
+        total_orders=0,
+        total_spent=Decimal("0.00"),
+        average_order_value=Decimal("0.00"),
+        favorite_category="",
+        category_units={},
+        last_order_date=None,
+        customer_segment="new",
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+def update_customer_in_analytics(event: RecordedEvent) -> None:
+    CustomerAnalytics.objects.filter(customer_id=event.stream_id, version__lt=event.version).update(
+        customer_name=event.data["name"],
+        customer_email=event.data["email"],
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+
+
+def count_order_in_analytics(event: RecordedEvent) -> None:
+    data = event.data
+    units = Counter()
+    for item in data["items"]:
+        units[item["category"]] += item["quantity"]
+    counted = insert_once(
+        CustomerOrderContribution,
+        order_id=event.stream_id,
+        customer_id=UUID(data["customer_id"]),
+        order_date=_time(data["order_date"]),
+        total_amount=Decimal(data["total_amount"]),
+        category_units=dict(units),
+        counted=True,
+    )
+    if counted:
+        analytics = _locked_analytics(UUID(data["customer_id"]))
+        analytics.total_orders += 1
+        analytics.total_spent += Decimal(data["total_amount"])
+        analytics.category_units = dict(units + Counter(analytics.category_units))
+        order_date = _time(data["order_date"])
+        analytics.last_order_date = max(filter(None, [analytics.last_order_date, order_date]))
+        _save_analytics(analytics)
+
+
+def take_cancelled_order_out_of_analytics(event: RecordedEvent) -> None:
+    if event.data["new_status"] != "cancelled":
+        return
+    contributions = CustomerOrderContribution.objects.filter(order_id=event.stream_id, counted=True)
+    contribution = contributions.first()
+    if contribution is None or not contributions.update(counted=False):
+        return
+    analytics = _locked_analytics(contribution.customer_id)
+    analytics.total_orders -= 1
+    analytics.total_spent -= contribution.total_amount
+    remaining = Counter(analytics.category_units)
+    remaining.subtract(contribution.category_units)
+    analytics.category_units = {category: n for category, n in remaining.items() if n > 0}
+    analytics.last_order_date = CustomerOrderContribution.objects.filter(
+        customer_id=contribution.customer_id, counted=True
+    ).aggregate(last=Max("order_date"))["last"]
+    _save_analytics(analytics)
+
+
+def _locked_analytics(customer_id: UUID) -> CustomerAnalytics:
+    return CustomerAnalytics.objects.select_for_update().get(customer_id=customer_id)
+
+
+def _save_analytics(analytics: CustomerAnalytics) -> None:
+    orders, spent = analytics.total_orders, analytics.total_spent
+    analytics.average_order_value = (spent / orders).quantize(CENTS) if orders else Decimal("0.00")
+    analytics.favorite_category = favorite_category(analytics.category_units)
+    analytics.customer_segment = customer_segment(orders, spent)
+    analytics.projected_at = timezone.now()
+    analytics.save()
+
+
+def favorite_category(category_units: dict[str, int]) -> str:
+    """Return the category with the most units, ties broken alphabetically ('' if none)."""
+    ranked = sorted((-units, category) for category, units in category_units.items() if units > 0)
+    return ranked[0][1] if ranked else ""
+
+
+def customer_segment(counted_orders: int, total_spent: Decimal) -> str:
+    """Classify a customer: new (at most 1 order), vip (spent at least 1000.00), regular."""
+    if counted_orders <= 1:
+        return "new"
+    return "vip" if total_spent >= VIP_SPENDING else "regular"
+
+
+# -- product_sales -----------------------------------------------------------------------
+
+
+def count_order_in_sales(event: RecordedEvent) -> None:
+    sale_date = _time(event.data["order_date"]).date()
+    for item in event.data["items"]:
+        line_counted = insert_once(
+            ProductSaleLine,
+            order_id=event.stream_id,
+            product_id=UUID(item["product_id"]),
+            sale_date=sale_date,
+            quantity=item["quantity"],
+            revenue=Decimal(item["line_total"]),
+            counted=True,
+        )
+        if line_counted:
+            _add_to_daily_sales(item, sale_date)
+    forget_popular_products()
+
+
+def _add_to_daily_sales(item: dict[str, Any], sale_date: Any) -> None:
+    day = ProductSales.objects.filter(product_id=item["product_id"], sale_date=sale_date)
+    added = day.update(
+        total_quantity=F("total_quantity") + item["quantity"],
+        total_orders=F("total_orders") + 1,
+        total_revenue=F("total_revenue") + Decimal(item["line_total"]),
+        projected_at=timezone.now(),
+    )
+    if not added:
+        ProductSales.objects.create(
+            product_id=item["product_id"],
+            product_name=item["product_name"],
+            category=item["category"],
+            sale_date=sale_date,
+            total_quantity=item["quantity"],
+            total_orders=1,
+            total_revenue=Decimal(item["line_total"]),
+            version=item["product_version"],
+            projected_at=timezone.now(),
+        )
+
+
+def take_cancelled_order_out_of_sales(event: RecordedEvent) -> None:
+    if event.data["new_status"] != "cancelled":
+        return
+    counted_lines = ProductSaleLine.objects.filter(order_id=event.stream_id, counted=True)
+    lines = list(counted_lines)
+    if not lines or not counted_lines.update(counted=False):
+        return
+    for line in lines:
+        ProductSales.objects.filter(product_id=line.product_id, sale_date=line.sale_date).update(
+            total_quantity=F("total_quantity") - line.quantity,
+            total_orders=F("total_orders") - 1,
+            total_revenue=F("total_revenue") - line.revenue,
+            projected_at=timezone.now(),
+        )
+    forget_popular_products()
+
+
+def rename_product_in_sales(event: RecordedEvent) -> None:
+    renamed = ProductSales.objects.filter(
+        product_id=event.stream_id, version__lt=event.version
+    ).update(
+        product_name=event.data["name"],
+        category=event.data["category"],
+        version=event.version,
+        projected_at=timezone.now(),
+    )
+    if renamed:
+        forget_popular_products()
+
+
+# -- shared --------------------------------------------------------------------------------
+
+
+def insert_once(model: type[Model], **values: Any) -> bool:
+    """Insert a row unless one with the same unique key exists; tell whether it was inserted."""
+    fields = [model._meta.get_field(name) for name in values]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(model._meta.db_table)
+    # Table and column names come from the model, never from input.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def _status_entry(event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "status": event.data["new_status"],
+        "changed_by": event.data["changed_by"],
+        "changed_at": event.data["changed_at"],
+        "reason": event.data["reason"],
+        "version": event.version,
+    }
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+# The handler table: which event feeds which projection, read top to bottom.
+HANDLERS: list[tuple[str, str, Handler]] = [
+    # event type              projection              receiver
+    ("OrderCreated", "order_summary", add_order_to_summary),
+    ("OrderStatusUpdated", "order_summary", change_status_in_summary),
+    ("CustomerUpdated", "order_summary", rename_customer_in_summary),
+    ("OrderCreated", "order_details", add_order_to_details),
+    ("OrderStatusUpdated", "order_details", add_status_change_to_details),
+    ("CustomerUpdated", "order_details", rename_customer_in_details),
+    ("OrderCreated", "order_status_history", record_order_placed_in_history),
+    ("OrderStatusUpdated", "order_status_history", record_status_change_in_history),
+    ("CustomerRegistered", "customer_analytics", add_customer_to_analytics),
+    ("CustomerUpdated", "customer_analytics", update_customer_in_analytics),
+    ("OrderCreated", "customer_analytics", count_order_in_analytics),
+    ("OrderStatusUpdated", "customer_analytics", take_cancelled_order_out_of_analytics),
+    ("OrderCreated", "product_sales", count_order_in_sales),
+    ("OrderStatusUpdated", "product_sales", take_cancelled_order_out_of_sales),
+    ("ProductUpdated", "product_sales", rename_product_in_sales),
+]
+
+# The tables each projection owns (and rebuilds and verifies as one).
+TABLES: dict[str, tuple[type[Model], ...]] = {
+    "order_summary": (OrderSummary,),
+    "order_details": (OrderDetails,),
+    "order_status_history": (OrderStatusChange,),
+    "customer_analytics": (CustomerAnalytics, CustomerOrderContribution),
+    "product_sales": (ProductSales, ProductSaleLine),
+}

@@ -1,0 +1,193 @@
+"""Running projections: inline from the signals with failure isolation, and catching up
+from the event store in a gap-safe order.
+
+Events are applied in (transaction_id, position) order. On PostgreSQL `transaction_id` is
+the writing transaction's id and only events below the oldest running transaction are
+read, so an event that commits late is never skipped. SQLite has one writer at a time, so
+there the order is simply `position`.
+"""
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from threading import local
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orders_write.event_store import RecordedEvent
+from orders_write.models import Event
+
+from .models import ProjectionFailure, ProjectionState
+from .projections import HANDLERS, TABLES, Handler
+
+logger = logging.getLogger(__name__)
+
+PROJECTION_NAMES: tuple[str, ...] = tuple(TABLES)
+NO_HORIZON = 2**63 - 1
+_stalled_cache = local()
+
+
+def handlers_of(projection: str) -> dict[str, Handler]:
+    """Return the projection's receivers by event type."""
+    return {event_type: h for event_type, name, h in HANDLERS if name == projection}
+
+
+def inline_receiver(projection: str, handler: Handler) -> Callable[..., None]:
+    """Wrap a receiver so that a failure is recorded and never fails the command."""
+
+    def receive(sender: object, event: RecordedEvent, **kwargs: object) -> None:
+        stalled = _stalled_projections(event)
+        if projection in stalled:
+            return  # catch-up applies it, in order, once the projection is repaired
+        if not apply_isolated(projection, handler, event):
+            stalled.add(projection)
+
+    receive.__name__ = receive.__qualname__ = handler.__name__
+    return receive
+
+
+def apply_isolated(projection: str, handler: Handler, event: RecordedEvent) -> bool:
+    """Apply one event in a savepoint; on failure record it and tell the caller."""
+    try:
+        with transaction.atomic():
+            handler(event)
+    except Exception as error:
+        logger.exception("Projection %s failed on event #%s", projection, event.position)
+        record_failure(projection, event, error)
+        return False
+    return True
+
+
+def _stalled_projections(event: RecordedEvent) -> set[str]:
+    """Return the stalled projections, read once per event (all receivers share it)."""
+    if getattr(_stalled_cache, "event", None) is not event:
+        _stalled_cache.event = event
+        _stalled_cache.names = set(
+            ProjectionState.objects.filter(stalled=True).values_list("name", flat=True)
+        )
+    return _stalled_cache.names
+
+
+def record_failure(projection: str, event: RecordedEvent, error: Exception) -> None:
+    """Record that `projection` could not apply `event`, and stop it until caught up."""
+    ProjectionFailure.objects.update_or_create(
+        projection=projection,
+        event_position=event.position,
+        resolution="",
+        defaults={
+            "event_type": event.event_type,
+            "stream_id": event.stream_id,
+            "error": f"{type(error).__name__}: {error}"[:2000],
+            "traceback": traceback.format_exc()[-10000:],
+            "failed_at": timezone.now(),
+        },
+    )
+    transaction_id, position = _checkpoint_before(event)
+    ProjectionState.objects.filter(name=projection, stalled=False).update(
+        stalled=True, transaction_id=transaction_id, position=position
+    )
+
+
+def _checkpoint_before(event: RecordedEvent) -> tuple[int, int]:
+    """A checkpoint below `event` and below every event still being written."""
+    if connection.vendor != "postgresql":
+        return 0, event.position - 1
+    return horizon() - 1, NO_HORIZON
+
+
+def horizon() -> int:
+    """Every transaction id below this one has finished (committed or rolled back)."""
+    return _snapshot_bound("pg_snapshot_xmin")
+
+
+def _snapshot_bound(function: str) -> int:
+    if connection.vendor != "postgresql":
+        return NO_HORIZON
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(pg_current_snapshot())::text::bigint")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def events_after(
+    transaction_id: int, position: int, *, below: int, limit: int
+) -> list[RecordedEvent]:
+    """Return up to `limit` events after a checkpoint, with transaction ids below `below`."""
+    rows = Event.objects.filter(
+        Q(transaction_id__gt=transaction_id)
+        | Q(transaction_id=transaction_id, position__gt=position),
+        transaction_id__lt=below,
+    ).order_by("transaction_id", "position")[:limit]
+    return [RecordedEvent.from_row(row) for row in rows]
+
+
+@dataclass
+class CatchUpResult:
+    projection: str
+    applied: int = 0
+    failed_at: int | None = None
+
+
+def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
+    """Apply, in order, every event `projection` has not applied yet; stop at a failure."""
+    result = CatchUpResult(projection)
+    while True:
+        with transaction.atomic():
+            state = ProjectionState.objects.select_for_update().get(name=projection)
+            if not state.stalled:
+                return result
+            batch = events_after(
+                state.transaction_id, state.position, below=horizon(), limit=batch_size
+            )
+            result.failed_at = _apply_batch(projection, state, batch, result)
+            state.stalled = bool(batch) or result.failed_at is not None
+            state.save()
+        if result.failed_at is not None:
+            return result
+        if not state.stalled:
+            _apply_skipped_while_resuming(projection, batch_size, result)
+            return result
+
+
+def _apply_batch(
+    projection: str, state: ProjectionState, batch: list[RecordedEvent], result: CatchUpResult
+) -> int | None:
+    handlers = handlers_of(projection)
+    for event in batch:
+        handler = handlers.get(event.event_type)
+        if handler is not None and not apply_isolated(projection, handler, event):
+            return event.position
+        state.transaction_id, state.position = event.transaction_id, event.position
+        state.last_advanced_at = timezone.now()
+        result.applied += 1
+    return None
+
+
+def _apply_skipped_while_resuming(projection: str, batch_size: int, result: CatchUpResult) -> None:
+    """Apply the events of commands that still saw the projection stalled.
+
+    Commands running when the projection resumed may have skipped it; wait until they all
+    finished, then re-apply everything after the checkpoint up to them (idempotently).
+    """
+    if connection.vendor != "postgresql":
+        return
+    resumed_at = _snapshot_bound("pg_snapshot_xmax")
+    deadline = time.monotonic() + 60
+    while horizon() < resumed_at and time.monotonic() < deadline:
+        time.sleep(0.005)
+    while True:
+        with transaction.atomic():
+            state = ProjectionState.objects.select_for_update().get(name=projection)
+            if state.stalled:
+                return
+            batch = events_after(
+                state.transaction_id, state.position, below=resumed_at, limit=batch_size
+            )
+            result.failed_at = _apply_batch(projection, state, batch, result)
+            state.stalled = result.failed_at is not None
+            state.save()
+        if not batch or result.failed_at is not None:
+            return
