@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from orders_read.api import CustomerAnalyticsView, OrderViewSet, PopularProductsView
 from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
 
 View = Callable[..., HttpResponse]
@@ -47,6 +48,24 @@ urlpatterns = [
         "api/products/<uuid:pk>/",
         by_method(patch=products.as_view({"patch": "partial_update"})),
     ),
-    path("api/orders/", by_method(post=orders.as_view({"post": "create"}))),
+    path(
+        "api/customers/<uuid:pk>/analytics/",
+        CustomerAnalyticsView.as_view(),
+        name="customer-analytics",
+    ),
+    path("api/products/popular/", PopularProductsView.as_view(), name="popular-products"),
+    path(
+        "api/orders/",
+        by_method(
+            get=OrderViewSet.as_view({"get": "list"}, name="Orders"),
+            post=orders.as_view({"post": "create"}),
+        ),
+        name="orders",
+    ),
+    path(
+        "api/orders/<uuid:pk>/",
+        OrderViewSet.as_view({"get": "retrieve"}, name="Order"),
+        name="order-detail",
+    ),
     path("api/orders/<uuid:pk>/status/", by_method(post=orders.as_view({"post": "status"}))),
 ]

@@ -87,6 +87,7 @@ def record_failure(projection: str, event: RecordedEvent, error: Exception) -> N
         },
     )
     transaction_id, position = _checkpoint_before(event)
+    ProjectionState.objects.get_or_create(name=projection)
     ProjectionState.objects.filter(name=projection, stalled=False).update(
         stalled=True, transaction_id=transaction_id, position=position
     )
@@ -108,7 +109,7 @@ def _snapshot_bound(function: str) -> int:
     if connection.vendor != "postgresql":
         return NO_HORIZON
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(pg_current_snapshot())::text::bigint")  # noqa: S608
+        cursor.execute(f"SELECT {function}(pg_current_snapshot())::text::bigint")
         return cursor.fetchone()[0]
 
 
@@ -124,6 +125,12 @@ def events_after(
     return [RecordedEvent.from_row(row) for row in rows]
 
 
+def locked_state(projection: str) -> ProjectionState:
+    """Return the projection's state row, locked until the transaction ends."""
+    ProjectionState.objects.get_or_create(name=projection)
+    return ProjectionState.objects.select_for_update().get(name=projection)
+
+
 @dataclass
 class CatchUpResult:
     projection: str
@@ -136,7 +143,7 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
     result = CatchUpResult(projection)
     while True:
         with transaction.atomic():
-            state = ProjectionState.objects.select_for_update().get(name=projection)
+            state = locked_state(projection)
             if not state.stalled:
                 return result
             batch = events_after(
@@ -180,7 +187,7 @@ def _apply_skipped_while_resuming(projection: str, batch_size: int, result: Catc
         time.sleep(0.005)
     while True:
         with transaction.atomic():
-            state = ProjectionState.objects.select_for_update().get(name=projection)
+            state = locked_state(projection)
             if state.stalled:
                 return
             batch = events_after(

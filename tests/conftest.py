@@ -1,4 +1,4 @@
-"""Shared fixtures: API clients for each kind of user, and factories that go through the services."""
+"""Shared fixtures: API clients per kind of user, and factories that go through the services."""
 
 import itertools
 from decimal import Decimal
@@ -122,3 +122,33 @@ def clerk_api(db) -> APIClient:
 @pytest.fixture
 def anonymous_api() -> APIClient:
     return APIClient()
+
+
+def row_counts() -> dict[str, int]:
+    """Count the rows of every write-side table, the event store included."""
+    from orders_write.models import Event, OrderItem
+
+    models = (Customer, Product, Order, OrderItem, Event)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+@pytest.fixture
+def order(customer, product) -> Order:
+    """A pending order of two units of `product` (10.00 each)."""
+    return make_order(customer, [(product, 2)])
+
+
+@pytest.fixture(autouse=True)
+def _empty_read_tables_after_transactional_tests(request):
+    """Django's flush skips unmanaged tables, so transactional tests empty them here."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from orders_read.projections import TABLES
+
+    for models in TABLES.values():
+        for model in models:
+            model.objects.all().delete()

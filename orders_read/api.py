@@ -1,0 +1,71 @@
+"""Read endpoints: served from the read tables only."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import generics, pagination, viewsets
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import queries
+from .filters import OrderSummaryFilter
+from .models import CustomerAnalytics, OrderSummary
+from .serializers import (
+    CustomerAnalyticsSerializer,
+    OrderDetailsSerializer,
+    OrderSummarySerializer,
+    PopularProductSerializer,
+    PopularProductsQuery,
+)
+
+
+class OrderPagination(pagination.PageNumberPagination):
+    page_size = 10
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class StableOrderingFilter(OrderingFilter):
+    """Order as asked, then by order id, so pages never overlap."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: object) -> list[str]:
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        return [*ordering, "-order_id"]
+
+
+class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+    """List order summaries, newest first, and show one order with its items and history."""
+
+    queryset = OrderSummary.objects.all()
+    serializer_class = OrderSummarySerializer
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filterset_class = OrderSummaryFilter
+    ordering_fields = ["order_date", "total_amount"]
+    ordering = ["-order_date"]
+    pagination_class = OrderPagination
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """Show one order's details, items and status history."""
+        details = queries.order_details(pk)
+        if details is None:
+            raise Http404("No such order.")
+        return Response(OrderDetailsSerializer(details).data)
+
+
+class CustomerAnalyticsView(generics.RetrieveAPIView):
+    """Show a customer's order count, spending, favourite category and segment."""
+
+    queryset = CustomerAnalytics.objects.all()
+    serializer_class = CustomerAnalyticsSerializer
+
+
+class PopularProductsView(APIView):
+    """List the 10 products with the most units sold over the last `days` days (default 30)."""
+
+    def get(self, request: Request) -> Response:
+        query = PopularProductsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        products = queries.popular_products(days=query.validated_data["days"])
+        return Response(PopularProductSerializer(products, many=True).data)

@@ -1,0 +1,38 @@
+"""FilterSets of the read API."""
+
+from datetime import date, timedelta
+
+import django_filters
+from django.db.models import QuerySet
+
+from .models import STATUS_CHOICES, OrderSummary
+from .queries import start_of_day
+
+
+class OrderSummaryFilter(django_filters.FilterSet):
+    """Filter order summaries by customer, status, order day and total amount."""
+
+    customer_id = django_filters.UUIDFilter(help_text="Only this customer's orders.")
+    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, help_text="Current status.")
+    date_from = django_filters.DateFilter(
+        method="filter_date_from", help_text="Placed on or after this day (YYYY-MM-DD)."
+    )
+    date_to = django_filters.DateFilter(
+        method="filter_date_to", help_text="Placed on or before this day (YYYY-MM-DD)."
+    )
+    min_amount = django_filters.NumberFilter(
+        field_name="total_amount", lookup_expr="gte", help_text="Total at least this amount."
+    )
+    max_amount = django_filters.NumberFilter(
+        field_name="total_amount", lookup_expr="lte", help_text="Total at most this amount."
+    )
+
+    class Meta:
+        model = OrderSummary
+        fields = ["customer_id", "status", "date_from", "date_to", "min_amount", "max_amount"]
+
+    def filter_date_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(order_date__gte=start_of_day(value))
+
+    def filter_date_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(order_date__lt=start_of_day(value + timedelta(days=1)))
