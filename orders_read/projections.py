@@ -4,6 +4,7 @@ changes nothing, guarded by the stream versions stored on the rows or by a per-o
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,16 +30,31 @@ from .models import (
 CENTS = Decimal("0.01")
 VIP_SPENDING = Decimal("1000.00")
 
-Handler = Callable[[RecordedEvent], None]
+
+@dataclass(frozen=True)
+class ReadTables:
+    """The models the receivers write through: the live tables, or a rebuild's new ones."""
+
+    summary: type[OrderSummary] = OrderSummary
+    details: type[OrderDetails] = OrderDetails
+    history: type[OrderStatusChange] = OrderStatusChange
+    analytics: type[CustomerAnalytics] = CustomerAnalytics
+    contributions: type[CustomerOrderContribution] = CustomerOrderContribution
+    sales: type[ProductSales] = ProductSales
+    sale_lines: type[ProductSaleLine] = ProductSaleLine
+
+
+LIVE = ReadTables()
+Handler = Callable[[RecordedEvent, ReadTables], None]
 
 
 # -- order_summary -----------------------------------------------------------------------
 
 
-def add_order_to_summary(event: RecordedEvent) -> None:
+def add_order_to_summary(event: RecordedEvent, tables: ReadTables) -> None:
     data = event.data
     insert_once(
-        OrderSummary,
+        tables.summary,
         order_id=event.stream_id,
         customer_id=UUID(data["customer_id"]),
         customer_name=data["customer_name"],
@@ -52,14 +68,14 @@ def add_order_to_summary(event: RecordedEvent) -> None:
     )
 
 
-def change_status_in_summary(event: RecordedEvent) -> None:
-    OrderSummary.objects.filter(order_id=event.stream_id, version__lt=event.version).update(
+def change_status_in_summary(event: RecordedEvent, tables: ReadTables) -> None:
+    tables.summary.objects.filter(order_id=event.stream_id, version__lt=event.version).update(
         status=event.data["new_status"], version=event.version, projected_at=timezone.now()
     )
 
 
-def rename_customer_in_summary(event: RecordedEvent) -> None:
-    OrderSummary.objects.filter(
+def rename_customer_in_summary(event: RecordedEvent, tables: ReadTables) -> None:
+    tables.summary.objects.filter(
         customer_id=event.stream_id, customer_version__lt=event.version
     ).update(
         customer_name=event.data["name"],
@@ -71,7 +87,7 @@ def rename_customer_in_summary(event: RecordedEvent) -> None:
 # -- order_details -----------------------------------------------------------------------
 
 
-def add_order_to_details(event: RecordedEvent) -> None:
+def add_order_to_details(event: RecordedEvent, tables: ReadTables) -> None:
     data = event.data
     placed = {
         "status": data["status"],
@@ -81,7 +97,7 @@ def add_order_to_details(event: RecordedEvent) -> None:
         "version": event.version,
     }
     insert_once(
-        OrderDetails,
+        tables.details,
         order_id=event.stream_id,
         customer_id=UUID(data["customer_id"]),
         customer_name=data["customer_name"],
@@ -100,16 +116,16 @@ def add_order_to_details(event: RecordedEvent) -> None:
     )
 
 
-def add_status_change_to_details(event: RecordedEvent) -> None:
+def add_status_change_to_details(event: RecordedEvent, tables: ReadTables) -> None:
     details = (
-        OrderDetails.objects.select_for_update()
+        tables.details.objects.select_for_update()
         .filter(order_id=event.stream_id, version__lt=event.version)
         .only("status_history")
         .first()
     )
     if details is None:
         return
-    OrderDetails.objects.filter(order_id=event.stream_id).update(
+    tables.details.objects.filter(order_id=event.stream_id).update(
         status=event.data["new_status"],
         status_history=[*details.status_history, _status_entry(event)],
         version=event.version,
@@ -117,8 +133,8 @@ def add_status_change_to_details(event: RecordedEvent) -> None:
     )
 
 
-def rename_customer_in_details(event: RecordedEvent) -> None:
-    OrderDetails.objects.filter(
+def rename_customer_in_details(event: RecordedEvent, tables: ReadTables) -> None:
+    tables.details.objects.filter(
         customer_id=event.stream_id, customer_version__lt=event.version
     ).update(
         customer_name=event.data["name"],
@@ -131,9 +147,9 @@ def rename_customer_in_details(event: RecordedEvent) -> None:
 # -- order_status_history ----------------------------------------------------------------
 
 
-def record_order_placed_in_history(event: RecordedEvent) -> None:
+def record_order_placed_in_history(event: RecordedEvent, tables: ReadTables) -> None:
     insert_once(
-        OrderStatusChange,
+        tables.history,
         order_id=event.stream_id,
         status=event.data["status"],
         changed_by=event.metadata.get("actor", ""),
@@ -144,10 +160,10 @@ def record_order_placed_in_history(event: RecordedEvent) -> None:
     )
 
 
-def record_status_change_in_history(event: RecordedEvent) -> None:
+def record_status_change_in_history(event: RecordedEvent, tables: ReadTables) -> None:
     entry = _status_entry(event)
     insert_once(
-        OrderStatusChange,
+        tables.history,
         order_id=event.stream_id,
         status=entry["status"],
         changed_by=entry["changed_by"],
@@ -161,9 +177,9 @@ def record_status_change_in_history(event: RecordedEvent) -> None:
 # -- customer_analytics ------------------------------------------------------------------
 
 
-def add_customer_to_analytics(event: RecordedEvent) -> None:
+def add_customer_to_analytics(event: RecordedEvent, tables: ReadTables) -> None:
     insert_once(
-        CustomerAnalytics,
+        tables.analytics,
         customer_id=event.stream_id,
         customer_name=event.data["name"],
         customer_email=event.data["email"],
@@ -179,8 +195,8 @@ def add_customer_to_analytics(event: RecordedEvent) -> None:
     )
 
 
-def update_customer_in_analytics(event: RecordedEvent) -> None:
-    CustomerAnalytics.objects.filter(customer_id=event.stream_id, version__lt=event.version).update(
+def update_customer_in_analytics(event: RecordedEvent, tables: ReadTables) -> None:
+    tables.analytics.objects.filter(customer_id=event.stream_id, version__lt=event.version).update(
         customer_name=event.data["name"],
         customer_email=event.data["email"],
         version=event.version,
@@ -188,13 +204,13 @@ def update_customer_in_analytics(event: RecordedEvent) -> None:
     )
 
 
-def count_order_in_analytics(event: RecordedEvent) -> None:
+def count_order_in_analytics(event: RecordedEvent, tables: ReadTables) -> None:
     data = event.data
     units = Counter()
     for item in data["items"]:
         units[item["category"]] += item["quantity"]
     counted = insert_once(
-        CustomerOrderContribution,
+        tables.contributions,
         order_id=event.stream_id,
         customer_id=UUID(data["customer_id"]),
         order_date=_time(data["order_date"]),
@@ -203,7 +219,7 @@ def count_order_in_analytics(event: RecordedEvent) -> None:
         counted=True,
     )
     if counted:
-        analytics = _locked_analytics(UUID(data["customer_id"]))
+        analytics = _locked_analytics(tables, UUID(data["customer_id"]))
         analytics.total_orders += 1
         analytics.total_spent += Decimal(data["total_amount"])
         analytics.category_units = dict(units + Counter(analytics.category_units))
@@ -212,27 +228,27 @@ def count_order_in_analytics(event: RecordedEvent) -> None:
         _save_analytics(analytics)
 
 
-def take_cancelled_order_out_of_analytics(event: RecordedEvent) -> None:
+def take_cancelled_order_out_of_analytics(event: RecordedEvent, tables: ReadTables) -> None:
     if event.data["new_status"] != "cancelled":
         return
-    contributions = CustomerOrderContribution.objects.filter(order_id=event.stream_id, counted=True)
+    contributions = tables.contributions.objects.filter(order_id=event.stream_id, counted=True)
     contribution = contributions.first()
     if contribution is None or not contributions.update(counted=False):
         return
-    analytics = _locked_analytics(contribution.customer_id)
+    analytics = _locked_analytics(tables, contribution.customer_id)
     analytics.total_orders -= 1
     analytics.total_spent -= contribution.total_amount
     remaining = Counter(analytics.category_units)
     remaining.subtract(contribution.category_units)
     analytics.category_units = {category: n for category, n in remaining.items() if n > 0}
-    analytics.last_order_date = CustomerOrderContribution.objects.filter(
+    analytics.last_order_date = tables.contributions.objects.filter(
         customer_id=contribution.customer_id, counted=True
     ).aggregate(last=Max("order_date"))["last"]
     _save_analytics(analytics)
 
 
-def _locked_analytics(customer_id: UUID) -> CustomerAnalytics:
-    return CustomerAnalytics.objects.select_for_update().get(customer_id=customer_id)
+def _locked_analytics(tables: ReadTables, customer_id: UUID) -> CustomerAnalytics:
+    return tables.analytics.objects.select_for_update().get(customer_id=customer_id)
 
 
 def _save_analytics(analytics: CustomerAnalytics) -> None:
@@ -260,11 +276,11 @@ def customer_segment(counted_orders: int, total_spent: Decimal) -> str:
 # -- product_sales -----------------------------------------------------------------------
 
 
-def count_order_in_sales(event: RecordedEvent) -> None:
+def count_order_in_sales(event: RecordedEvent, tables: ReadTables) -> None:
     sale_date = _time(event.data["order_date"]).date()
     for item in event.data["items"]:
         line_counted = insert_once(
-            ProductSaleLine,
+            tables.sale_lines,
             order_id=event.stream_id,
             product_id=UUID(item["product_id"]),
             sale_date=sale_date,
@@ -273,12 +289,12 @@ def count_order_in_sales(event: RecordedEvent) -> None:
             counted=True,
         )
         if line_counted:
-            _add_to_daily_sales(item, sale_date)
+            _add_to_daily_sales(tables, item, sale_date)
     forget_popular_products()
 
 
-def _add_to_daily_sales(item: dict[str, Any], sale_date: Any) -> None:
-    day = ProductSales.objects.filter(product_id=item["product_id"], sale_date=sale_date)
+def _add_to_daily_sales(tables: ReadTables, item: dict[str, Any], sale_date: Any) -> None:
+    day = tables.sales.objects.filter(product_id=item["product_id"], sale_date=sale_date)
     added = day.update(
         total_quantity=F("total_quantity") + item["quantity"],
         total_orders=F("total_orders") + 1,
@@ -286,7 +302,7 @@ def _add_to_daily_sales(item: dict[str, Any], sale_date: Any) -> None:
         projected_at=timezone.now(),
     )
     if not added:
-        ProductSales.objects.create(
+        tables.sales.objects.create(
             product_id=item["product_id"],
             product_name=item["product_name"],
             category=item["category"],
@@ -299,15 +315,15 @@ def _add_to_daily_sales(item: dict[str, Any], sale_date: Any) -> None:
         )
 
 
-def take_cancelled_order_out_of_sales(event: RecordedEvent) -> None:
+def take_cancelled_order_out_of_sales(event: RecordedEvent, tables: ReadTables) -> None:
     if event.data["new_status"] != "cancelled":
         return
-    counted_lines = ProductSaleLine.objects.filter(order_id=event.stream_id, counted=True)
+    counted_lines = tables.sale_lines.objects.filter(order_id=event.stream_id, counted=True)
     lines = list(counted_lines)
     if not lines or not counted_lines.update(counted=False):
         return
     for line in lines:
-        ProductSales.objects.filter(product_id=line.product_id, sale_date=line.sale_date).update(
+        tables.sales.objects.filter(product_id=line.product_id, sale_date=line.sale_date).update(
             total_quantity=F("total_quantity") - line.quantity,
             total_orders=F("total_orders") - 1,
             total_revenue=F("total_revenue") - line.revenue,
@@ -316,8 +332,8 @@ def take_cancelled_order_out_of_sales(event: RecordedEvent) -> None:
     forget_popular_products()
 
 
-def rename_product_in_sales(event: RecordedEvent) -> None:
-    renamed = ProductSales.objects.filter(
+def rename_product_in_sales(event: RecordedEvent, tables: ReadTables) -> None:
+    renamed = tables.sales.objects.filter(
         product_id=event.stream_id, version__lt=event.version
     ).update(
         product_name=event.data["name"],
@@ -380,11 +396,16 @@ HANDLERS: list[tuple[str, str, Handler]] = [
     ("ProductUpdated", "product_sales", rename_product_in_sales),
 ]
 
-# The tables each projection owns (and rebuilds and verifies as one).
-TABLES: dict[str, tuple[type[Model], ...]] = {
-    "order_summary": (OrderSummary,),
-    "order_details": (OrderDetails,),
-    "order_status_history": (OrderStatusChange,),
-    "customer_analytics": (CustomerAnalytics, CustomerOrderContribution),
-    "product_sales": (ProductSales, ProductSaleLine),
+# The tables (fields of ReadTables) each projection owns, and rebuilds and verifies as one.
+TABLES: dict[str, tuple[str, ...]] = {
+    "order_summary": ("summary",),
+    "order_details": ("details",),
+    "order_status_history": ("history",),
+    "customer_analytics": ("analytics", "contributions"),
+    "product_sales": ("sales", "sale_lines"),
 }
+
+
+def models_of(projection: str, tables: ReadTables = LIVE) -> list[type[Model]]:
+    """Return the models of the tables `projection` owns."""
+    return [getattr(tables, name) for name in TABLES[projection]]

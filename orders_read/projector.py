@@ -22,7 +22,7 @@ from orders_write.event_store import RecordedEvent
 from orders_write.models import Event
 
 from .models import ProjectionFailure, ProjectionState
-from .projections import HANDLERS, TABLES, Handler
+from .projections import HANDLERS, LIVE, TABLES, Handler, ReadTables
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +43,20 @@ def inline_receiver(projection: str, handler: Handler) -> Callable[..., None]:
         stalled = _stalled_projections(event)
         if projection in stalled:
             return  # catch-up applies it, in order, once the projection is repaired
-        if not apply_isolated(projection, handler, event):
+        if not apply_isolated(projection, handler, event, LIVE):
             stalled.add(projection)
 
     receive.__name__ = receive.__qualname__ = handler.__name__
     return receive
 
 
-def apply_isolated(projection: str, handler: Handler, event: RecordedEvent) -> bool:
+def apply_isolated(
+    projection: str, handler: Handler, event: RecordedEvent, tables: ReadTables
+) -> bool:
     """Apply one event in a savepoint; on failure record it and tell the caller."""
     try:
         with transaction.atomic():
-            handler(event)
+            handler(event, tables)
     except Exception as error:
         logger.exception("Projection %s failed on event #%s", projection, event.position)
         record_failure(projection, event, error)
@@ -165,7 +167,7 @@ def _apply_batch(
     handlers = handlers_of(projection)
     for event in batch:
         handler = handlers.get(event.event_type)
-        if handler is not None and not apply_isolated(projection, handler, event):
+        if handler is not None and not apply_isolated(projection, handler, event, LIVE):
             return event.position
         state.transaction_id, state.position = event.transaction_id, event.position
         state.last_advanced_at = timezone.now()

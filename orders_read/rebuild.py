@@ -1,0 +1,214 @@
+"""Rebuild projections from the event store into new tables, swap them in atomically, and
+verify live tables against a fresh replay."""
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.apps.registry import Apps
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from .cache import forget_popular_products
+from .projections import LIVE, TABLES, ReadTables, models_of
+from .projector import catch_up, events_after, handlers_of, horizon, locked_state
+
+Progress = Callable[[int, int], None]
+IGNORED_COLUMNS = {"projected_at"}
+
+
+def shadow_model(model: type[models.Model], table: str, token: str) -> type[models.Model]:
+    """Return a model like `model` over another table (with uniquely named indexes)."""
+    meta = type(
+        "Meta",
+        (),
+        {
+            "app_label": model._meta.app_label,
+            "db_table": table,
+            "managed": False,
+            "apps": Apps(),
+            "indexes": [_renamed(index, token) for index in model._meta.indexes],
+            "constraints": [_renamed(c, token) for c in model._meta.constraints],
+        },
+    )
+    attrs: dict[str, Any] = {"__module__": model.__module__, "Meta": meta}
+    attrs.update({f.name: f.clone() for f in model._meta.local_fields})
+    return type(f"{model.__name__}_{token}", (models.Model,), attrs)
+
+
+def _renamed(index_or_constraint: Any, token: str) -> Any:
+    renamed = index_or_constraint.clone()
+    renamed.name = f"{index_or_constraint.name[:20]}_{token}"
+    return renamed
+
+
+@dataclass
+class Scratch:
+    """New tables for some projections, filled by replaying the event store."""
+
+    projections: list[str]
+    suffix: str
+    token: str = field(default_factory=lambda: secrets.token_hex(3))
+    tables: ReadTables = LIVE
+
+    def __post_init__(self) -> None:
+        replacements = {
+            name: shadow_model(model, f"{model._meta.db_table}__{self.suffix}", self.token)
+            for projection in self.projections
+            for name, model in zip(TABLES[projection], models_of(projection), strict=True)
+        }
+        self.tables = replace(LIVE, **replacements)
+
+    def models(self) -> Iterator[tuple[type[models.Model], type[models.Model]]]:
+        """Yield (live model, scratch model) pairs."""
+        for projection in self.projections:
+            yield from zip(models_of(projection), models_of(projection, self.tables), strict=True)
+
+    def create(self) -> None:
+        """Create the scratch tables, dropping leftovers of an interrupted run first."""
+        existing = set(connection.introspection.table_names())
+        with connection.schema_editor() as editor:
+            for _, scratch in self.models():
+                if scratch._meta.db_table in existing:
+                    editor.execute(f"DROP TABLE {_quoted(scratch)}")
+                editor.create_model(scratch)
+
+    def drop(self) -> None:
+        """Drop the scratch tables."""
+        with connection.schema_editor() as editor:
+            for _, scratch in self.models():
+                editor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
+
+    def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
+        """Replay every settled event into the scratch tables; return the last key applied."""
+        handlers = {p: handlers_of(p) for p in self.projections}
+        key = (0, 0)
+        total = _settled_event_count()
+        done = 0
+        while batch := events_after(*key, below=horizon(), limit=batch_size):
+            with transaction.atomic():
+                for event in batch:
+                    for projection in self.projections:
+                        if handler := handlers[projection].get(event.event_type):
+                            handler(event, self.tables)
+            key = (batch[-1].transaction_id, batch[-1].position)
+            done += len(batch)
+            if progress:
+                progress(done, max(total, done))
+        return key
+
+
+def _settled_event_count() -> int:
+    from orders_write.models import Event
+
+    return Event.objects.filter(transaction_id__lt=horizon()).count()
+
+
+def _quoted(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def rebuild(
+    projections: list[str], *, batch_size: int = 2000, progress: Progress | None = None
+) -> int:
+    """Rebuild projections into new tables, swap them in, then catch up; return events replayed.
+
+    Readers keep the old tables until the swap; commands accepted meanwhile are applied to
+    the new tables by the catch-up that follows it.
+    """
+    scratch = Scratch(projections, suffix="rebuild")
+    scratch.create()
+    try:
+        last_key = scratch.fill(batch_size=batch_size, progress=progress)
+        _swap_in(scratch, last_key)
+    except BaseException:
+        scratch.drop()
+        raise
+    forget_popular_products()
+    for projection in projections:
+        catch_up(projection, batch_size=batch_size)
+    return _settled_event_count()
+
+
+def _swap_in(scratch: Scratch, last_key: tuple[int, int]) -> None:
+    with transaction.atomic():
+        for projection in scratch.projections:
+            state = locked_state(projection)
+            state.stalled = True
+            state.transaction_id, state.position = last_key
+            state.last_advanced_at = timezone.now()
+            state.save()
+        with connection.cursor() as cursor:
+            for live, new in scratch.models():
+                retired = connection.ops.quote_name(f"{live._meta.db_table}__retired")
+                cursor.execute(f"ALTER TABLE {_quoted(live)} RENAME TO {retired}")
+                cursor.execute(f"ALTER TABLE {_quoted(new)} RENAME TO {_quoted(live)}")
+                cursor.execute(f"DROP TABLE {retired}")
+
+
+@dataclass
+class Difference:
+    projection: str
+    table: str
+    key: tuple
+    live: dict[str, Any] | None
+    replayed: dict[str, Any] | None
+
+
+def verify(projections: list[str], *, batch_size: int = 2000) -> list[Difference]:
+    """Replay the store into scratch tables and return how the live tables differ."""
+    scratch = Scratch(projections, suffix="verify")
+    scratch.create()
+    try:
+        scratch.fill(batch_size=batch_size)
+        return [
+            difference
+            for projection in projections
+            for live, new in zip(
+                models_of(projection), models_of(projection, scratch.tables), strict=True
+            )
+            for difference in _compare(projection, live, new)
+        ]
+    finally:
+        scratch.drop()
+
+
+def table_rows(model: type[models.Model]) -> dict[tuple, dict[str, Any]]:
+    """Return a table's rows by natural key, without bookkeeping columns."""
+    key_fields = natural_key(model)
+    columns = [
+        f.attname
+        for f in model._meta.local_fields
+        if f.attname not in IGNORED_COLUMNS and not isinstance(f, models.AutoField)
+    ]
+    return {tuple(row[k] for k in key_fields): row for row in model.objects.values(*columns)}
+
+
+def natural_key(model: type[models.Model]) -> tuple[str, ...]:
+    """Return the fields that identify a row independently of surrogate ids."""
+    if not isinstance(model._meta.pk, models.AutoField):
+        return (model._meta.pk.attname,)
+    return tuple(model._meta.constraints[0].fields)
+
+
+def _compare(
+    projection: str, live: type[models.Model], new: type[models.Model]
+) -> list[Difference]:
+    live_rows, replayed_rows = table_rows(live), table_rows(new)
+    return [
+        Difference(projection, live._meta.db_table, key, live_rows.get(key), replayed_rows.get(key))
+        for key in sorted(set(live_rows) | set(replayed_rows), key=str)
+        if live_rows.get(key) != replayed_rows.get(key)
+    ]
+
+
+def projection_names(names: list[str] | None) -> list[str]:
+    """Return the named projections (all when none), refusing unknown names."""
+    unknown = sorted(set(names or []) - set(TABLES))
+    if unknown:
+        raise ValueError(
+            f"Unknown projection(s): {', '.join(unknown)}. Known: {', '.join(TABLES)}."
+        )
+    return list(names or TABLES)
+
