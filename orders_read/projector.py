@@ -158,6 +158,8 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
             return result
         if not state.stalled:
             _apply_skipped_while_resuming(projection, batch_size, result)
+            if result.failed_at is None:
+                _resolve_open_failures(projection)
             return result
 
 
@@ -165,14 +167,42 @@ def _apply_batch(
     projection: str, state: ProjectionState, batch: list[RecordedEvent], result: CatchUpResult
 ) -> int | None:
     handlers = handlers_of(projection)
+    skipped = skipped_positions(projection)
     for event in batch:
-        handler = handlers.get(event.event_type)
+        handler = None if event.position in skipped else handlers.get(event.event_type)
         if handler is not None and not apply_isolated(projection, handler, event, LIVE):
             return event.position
         state.transaction_id, state.position = event.transaction_id, event.position
         state.last_advanced_at = timezone.now()
         result.applied += 1
     return None
+
+
+def _resolve_open_failures(projection: str) -> None:
+    ProjectionFailure.objects.filter(projection=projection, resolution="").update(
+        resolution=ProjectionFailure.RETRIED, resolved_at=timezone.now(), resolved_by="catch-up"
+    )
+
+
+def skip_failure(failure: ProjectionFailure, *, by: str, reason: str) -> CatchUpResult:
+    """Give up on a failed event (recorded with who and why), then catch up past it."""
+    if not reason.strip():
+        raise ValueError("Say why the event is skipped.")
+    failure.resolution = ProjectionFailure.SKIPPED
+    failure.resolved_at = timezone.now()
+    failure.resolved_by = by
+    failure.reason = reason.strip()
+    failure.save()
+    return catch_up(failure.projection)
+
+
+def skipped_positions(projection: str) -> set[int]:
+    """Return the positions of events an operator chose to skip for `projection`."""
+    return set(
+        ProjectionFailure.objects.filter(
+            projection=projection, resolution=ProjectionFailure.SKIPPED
+        ).values_list("event_position", flat=True)
+    )
 
 
 def _apply_skipped_while_resuming(projection: str, batch_size: int, result: CatchUpResult) -> None:

@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from .cache import forget_popular_products
 from .projections import LIVE, TABLES, ReadTables, models_of
-from .projector import catch_up, events_after, handlers_of, horizon, locked_state
+from .projector import (
+    catch_up,
+    events_after,
+    handlers_of,
+    horizon,
+    locked_state,
+    skipped_positions,
+)
 
 Progress = Callable[[int, int], None]
 IGNORED_COLUMNS = {"projected_at"}
@@ -83,6 +90,7 @@ class Scratch:
     def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
         """Replay every settled event into the scratch tables; return the last key applied."""
         handlers = {p: handlers_of(p) for p in self.projections}
+        skipped = {p: skipped_positions(p) for p in self.projections}
         key = (0, 0)
         total = _settled_event_count()
         done = 0
@@ -90,7 +98,8 @@ class Scratch:
             with transaction.atomic():
                 for event in batch:
                     for projection in self.projections:
-                        if handler := handlers[projection].get(event.event_type):
+                        handler = handlers[projection].get(event.event_type)
+                        if handler and event.position not in skipped[projection]:
                             handler(event, self.tables)
             key = (batch[-1].transaction_id, batch[-1].position)
             done += len(batch)
@@ -211,4 +220,3 @@ def projection_names(names: list[str] | None) -> list[str]:
             f"Unknown projection(s): {', '.join(unknown)}. Known: {', '.join(TABLES)}."
         )
     return list(names or TABLES)
-

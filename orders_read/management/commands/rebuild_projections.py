@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from orders_read.management.progress import ProgressBar
+from orders_read.rebuild import projection_names, rebuild
+
+
+class Command(BaseCommand):
+    help = (
+        "Rebuild projections from the event store into new tables and swap them in; "
+        "reads keep using the old tables until the new ones are complete."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("names", nargs="*", metavar="NAME", help="Projections (default: all).")
+        parser.add_argument("--batch-size", type=int, default=2000, help="Events per batch.")
+        parser.add_argument(
+            "--no-input", action="store_false", dest="interactive", help="Do not ask to confirm."
+        )
+
+    def handle(self, *args: object, names: list[str], batch_size: int, **options: object) -> None:
+        try:
+            projections = projection_names(names)
+        except ValueError as error:
+            raise CommandError(error) from error
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        if options["interactive"] and not self._confirmed(projections):
+            raise CommandError("Rebuild cancelled.")
+        bar = ProgressBar(self.stdout, "rebuild", "events", enabled=options["verbosity"] >= 1)
+        replayed = rebuild(projections, batch_size=batch_size, progress=bar.update)
+        bar.finish()
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                self.style.SUCCESS(f"Rebuilt {', '.join(projections)} from {replayed} event(s).")
+            )
+
+    def _confirmed(self, projections: list[str]) -> bool:
+        answer = input(f"Rebuild {', '.join(projections)} from the event store? [y/N] ")
+        return answer.strip().lower() in {"y", "yes"}
