@@ -7,11 +7,35 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from orders_read.api import CustomerAnalyticsView, OrderViewSet, PopularProductsView
+from orders_read.admin_views import projection_status_page
+from orders_read.api import (
+    CustomerAnalyticsView,
+    OrderViewSet,
+    PopularProductsView,
+    ProjectionStatusView,
+)
 from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
 
 View = Callable[..., HttpResponse]
+
+
+@api_view(["GET"])
+def api_root(request: Request) -> Response:
+    """List the API's endpoints (see README for the ones that take an id)."""
+    return Response(
+        {
+            "orders": reverse("orders", request=request),
+            "popular_products": reverse("popular-products", request=request),
+            "projections": reverse("projection-status", request=request),
+            "customers": reverse("customers", request=request),
+            "products": reverse("products", request=request),
+        }
+    )
 
 
 def by_method(**views: View) -> View:
@@ -37,13 +61,20 @@ products = ProductCommandViewSet
 orders = OrderCommandViewSet
 
 urlpatterns = [
+    path(
+        "admin/projections/",
+        admin.site.admin_view(projection_status_page),
+        name="projection-status-page",
+    ),
     path("admin/", admin.site.urls),
-    path("api/customers/", by_method(post=customers.as_view({"post": "create"}))),
+    path("api/", api_root, name="api-root"),
+    path("api/projections/", ProjectionStatusView.as_view(), name="projection-status"),
+    path("api/customers/", by_method(post=customers.as_view({"post": "create"})), name="customers"),
     path(
         "api/customers/<uuid:pk>/",
         by_method(patch=customers.as_view({"patch": "partial_update"})),
     ),
-    path("api/products/", by_method(post=products.as_view({"post": "create"}))),
+    path("api/products/", by_method(post=products.as_view({"post": "create"})), name="products"),
     path(
         "api/products/<uuid:pk>/",
         by_method(patch=products.as_view({"patch": "partial_update"})),

@@ -2,11 +2,22 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from .models import CustomerAnalytics, OrderDetails, OrderStatusChange, OrderSummary, ProductSales
+from .models import (
+    CustomerAnalytics,
+    OrderDetails,
+    OrderStatusChange,
+    OrderSummary,
+    ProductSales,
+    ProjectionFailure,
+)
+from .projector import CatchUpResult, catch_up, skip_failure
 
 
 class ReadModelAdmin(admin.ModelAdmin):
@@ -140,3 +151,62 @@ class ProductSalesAdmin(ReadModelAdmin):
     list_filter = ("category", "sale_date")
     search_fields = ("product_name", "category", "=product_id")
     date_hierarchy = "sale_date"
+
+
+@admin.register(ProjectionFailure)
+class ProjectionFailureAdmin(ReadModelAdmin):
+    """Events a projection failed to apply, with actions to retry them or skip them."""
+
+    list_display = (
+        "projection",
+        "event_position",
+        "event_type",
+        "short_error",
+        "failed_at",
+        "resolution",
+        "resolved_by",
+    )
+    list_filter = ("projection", "resolution", "event_type", "failed_at")
+    search_fields = ("=stream_id", "error")
+    readonly_fields = [f.name for f in ProjectionFailure._meta.fields]
+    actions = ["retry", "skip"]
+
+    @admin.display(description="error")
+    def short_error(self, failure: ProjectionFailure) -> str:
+        return failure.error[:100]
+
+    def has_fix_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Retry: catch the projection up from this event", permissions=["fix"])
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for projection in sorted({f.projection for f in queryset}):
+            result = catch_up(projection)
+            self._report(request, result)
+
+    @admin.action(description="Skip: give up on these events (asks why)", permissions=["fix"])
+    def skip(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        failures = list(queryset.filter(resolution=""))
+        reason = request.POST.get("reason", "").strip()
+        if "confirm" not in request.POST or not reason:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Skip failed events",
+                "failures": failures,
+                "missing_reason": "confirm" in request.POST,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/orders_read/skip_failures.html", context)
+        for failure in failures:
+            result = skip_failure(failure, by=request.user.get_username(), reason=reason)
+            self._report(request, result)
+        return None
+
+    def _report(self, request: HttpRequest, result: CatchUpResult) -> None:
+        if result.failed_at is None:
+            message = f"{result.projection}: applied {result.applied} event(s); it is current."
+            self.message_user(request, message, messages.SUCCESS)
+        else:
+            message = f"{result.projection}: still fails on event #{result.failed_at}."
+            self.message_user(request, message, messages.ERROR)

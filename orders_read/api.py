@@ -19,6 +19,7 @@ from .serializers import (
     PopularProductSerializer,
     PopularProductsQuery,
 )
+from .status import projection_statuses
 
 
 class OrderPagination(pagination.PageNumberPagination):
@@ -69,3 +70,10 @@ class PopularProductsView(APIView):
         query.is_valid(raise_exception=True)
         products = queries.popular_products(days=query.validated_data["days"])
         return Response(PopularProductSerializer(products, many=True).data)
+
+
+class ProjectionStatusView(APIView):
+    """List each projection's position, lag behind the event store, state and last error."""
+
+    def get(self, request: Request) -> Response:
+        return Response([status.as_dict() for status in projection_statuses()])
