@@ -75,17 +75,18 @@ class Scratch:
     def create(self) -> None:
         """Create the scratch tables, dropping leftovers of an interrupted run first."""
         existing = set(connection.introspection.table_names())
-        with connection.schema_editor() as editor:
+        with connection.cursor() as cursor:
             for _, scratch in self.models():
                 if scratch._meta.db_table in existing:
-                    editor.execute(f"DROP TABLE {_quoted(scratch)}")
-                editor.create_model(scratch)
+                    cursor.execute(f"DROP TABLE {_quoted(scratch)}")
+                for statement in _create_table_sql(scratch):
+                    cursor.execute(statement)
 
     def drop(self) -> None:
         """Drop the scratch tables."""
-        with connection.schema_editor() as editor:
+        with connection.cursor() as cursor:
             for _, scratch in self.models():
-                editor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
+                cursor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
 
     def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
         """Replay every settled event into the scratch tables; return the last key applied."""
@@ -106,6 +107,18 @@ class Scratch:
             if progress:
                 progress(done, max(total, done))
         return key
+
+
+def _create_table_sql(model: type[models.Model]) -> list[str]:
+    """Return the CREATE TABLE and CREATE INDEX statements of `model`.
+
+    Collected rather than run by the schema editor, which SQLite refuses to use inside a
+    transaction.
+    """
+    editor = connection.schema_editor(collect_sql=True)
+    editor.deferred_sql = []
+    editor.create_model(model)
+    return [*editor.collected_sql, *(str(sql) for sql in editor.deferred_sql)]
 
 
 def _settled_event_count() -> int:
