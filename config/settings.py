@@ -79,11 +79,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Several server processes need a shared cache (REDIS_URL) so invalidation reaches them all.
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "orders-cqrs",
-    }
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if (REDIS_URL := os.environ.get("REDIS_URL"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orders"}
+    )
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,5 +1,6 @@
 """The popular-products cache, forgotten whenever projected sales change."""
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ TIMEOUT_SECONDS = 300
 
 def cached_popular_products(key: str, compute: Callable[[], Any]) -> Any:
     """Return the cached answer for `key` in the current sales generation, computing it once."""
-    generation = cache.get_or_set(GENERATION_KEY, 1, timeout=None)
+    generation = cache.get_or_set(GENERATION_KEY, time.time_ns, timeout=None)
     return cache.get_or_set(
         f"orders_read:popular_products:{generation}:{key}", compute, TIMEOUT_SECONDS
     )
@@ -29,7 +30,8 @@ def forget_popular_products() -> None:
 
 
 def _bump_generation() -> None:
+    # A lost key restarts from the clock, never from a generation used before.
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:
-        cache.set(GENERATION_KEY, 2, timeout=None)
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)

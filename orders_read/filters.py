@@ -35,4 +35,6 @@ class OrderSummaryFilter(django_filters.FilterSet):
         return queryset.filter(order_date__gte=start_of_day(value))
 
     def filter_date_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        if value == date.max:
+            return queryset
         return queryset.filter(order_date__lt=start_of_day(value + timedelta(days=1)))

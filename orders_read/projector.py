@@ -208,25 +208,50 @@ def skipped_positions(projection: str) -> set[int]:
 def _apply_skipped_while_resuming(projection: str, batch_size: int, result: CatchUpResult) -> None:
     """Apply the events of commands that still saw the projection stalled.
 
-    Commands running when the projection resumed may have skipped it; wait until they all
-    finished, then re-apply everything after the checkpoint up to them (idempotently).
+    Such a command had already appended its event when it looked, so it was holding a lock
+    on the event store when the projection resumed. Wait for those commands to end, then
+    re-apply (idempotently) everything after the checkpoint.
     """
     if connection.vendor != "postgresql":
         return
-    resumed_at = _snapshot_bound("pg_snapshot_xmax")
-    deadline = time.monotonic() + 60
-    while horizon() < resumed_at and time.monotonic() < deadline:
-        time.sleep(0.005)
+    if not _wait_for_event_writers():
+        ProjectionState.objects.filter(name=projection).update(stalled=True)
+        return
+    below = _snapshot_bound("pg_snapshot_xmax")
     while True:
         with transaction.atomic():
             state = locked_state(projection)
             if state.stalled:
                 return
             batch = events_after(
-                state.transaction_id, state.position, below=resumed_at, limit=batch_size
+                state.transaction_id, state.position, below=below, limit=batch_size
             )
             result.failed_at = _apply_batch(projection, state, batch, result)
             state.stalled = result.failed_at is not None
             state.save()
         if not batch or result.failed_at is not None:
             return
+
+
+EVENT_WRITERS_SQL = """
+    SELECT activity.pid, activity.backend_xid::text
+    FROM pg_locks AS lock JOIN pg_stat_activity AS activity ON activity.pid = lock.pid
+    WHERE lock.locktype = 'relation' AND lock.relation = %s::regclass
+      AND activity.backend_xid IS NOT NULL AND activity.pid <> pg_backend_pid()
+"""
+
+
+def _wait_for_event_writers(timeout: float = 60) -> bool:
+    """Wait until the transactions now writing events have ended; False on time-out."""
+    writers = _event_writers()
+    deadline = time.monotonic() + timeout
+    while writers and time.monotonic() < deadline:
+        time.sleep(0.005)
+        writers &= _event_writers()
+    return not writers
+
+
+def _event_writers() -> set[tuple[int, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(EVENT_WRITERS_SQL, [Event._meta.db_table])
+        return set(cursor.fetchall())

@@ -45,7 +45,7 @@ def search_orders(
         orders = orders.filter(status=status)
     if date_from:
         orders = orders.filter(order_date__gte=start_of_day(date_from))
-    if date_to:
+    if date_to and date_to < date.max:
         orders = orders.filter(order_date__lt=start_of_day(date_to + timedelta(days=1)))
     if min_amount is not None:
         orders = orders.filter(total_amount__gte=min_amount)

@@ -59,8 +59,20 @@ class ServiceBackedAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
 
+class CustomerForm(forms.ModelForm):
+    """Check e-mails as the service stores them (lower case), so duplicates are form errors."""
+
+    class Meta:
+        model = Customer
+        fields = ("name", "email")
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
 @admin.register(Customer)
 class CustomerAdmin(ServiceBackedAdmin):
+    form = CustomerForm
     list_display = ("name", "email", "version", "created_at")
     search_fields = ("name", "email")
     fields = ("id", "name", "email", "version", "created_at", "updated_at")
@@ -122,15 +134,15 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def change_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         """Send UpdateOrderStatus for each selected order and report what was refused."""
         changed, refused = 0, []
-        for order in queryset.only("id"):
+        for order_id in queryset.values_list("pk", flat=True):
             try:
                 services.update_order_status(
-                    UpdateOrderStatus(order_id=order.id, status=status),
+                    UpdateOrderStatus(order_id=order_id, status=status),
                     context=admin_context(request),
                 )
                 changed += 1
             except DomainError as error:
-                refused.append(f"{order.id}: {error.message}")
+                refused.append(f"{order_id}: {error.message}")
         if changed:
             self.message_user(request, f"{changed} order(s) changed to {status}.", messages.SUCCESS)
         for message in refused:

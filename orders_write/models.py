@@ -1,8 +1,10 @@
 """The normalized write model and the append-only event store."""
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 
@@ -21,7 +23,7 @@ class Customer(ServiceOnlyModel):
     created_at = models.DateTimeField(editable=False)
     updated_at = models.DateTimeField(editable=False)
 
-    class Meta:
+    class Meta(ServiceOnlyModel.Meta):
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -34,12 +36,14 @@ class Product(ServiceOnlyModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=100, db_index=True)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
+    )
     version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(editable=False)
     updated_at = models.DateTimeField(editable=False)
 
-    class Meta:
+    class Meta(ServiceOnlyModel.Meta):
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -60,7 +64,7 @@ class Order(ServiceOnlyModel):
     version = models.PositiveIntegerField()
     updated_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(ServiceOnlyModel.Meta):
         ordering = ["-order_date"]
         indexes = [models.Index(fields=["customer", "order_date"], name="order_customer_date_idx")]
 
@@ -77,7 +81,7 @@ class OrderItem(ServiceOnlyModel):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
 
-    class Meta:
+    class Meta(ServiceOnlyModel.Meta):
         ordering = ["order", "line_number"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_number"], name="order_item_line_unique")
@@ -98,6 +102,11 @@ class EventQuerySet(ServiceOnlyQuerySet):
 
     def bulk_update(self, objs: Any, *args: Any, **kwargs: Any) -> int:
         raise WriteOutsideService("The event store is append-only: events are never updated.")
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if kwargs.get("update_conflicts") or kwargs.get("ignore_conflicts"):
+            raise WriteOutsideService("The event store is append-only: events are only inserted.")
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class Event(models.Model):
@@ -120,6 +129,7 @@ class Event(models.Model):
     objects = EventQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(
@@ -136,7 +146,7 @@ class Event(models.Model):
         return f"#{self.position} {self.event_type} {self.stream_id} v{self.version}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
+        if not self._state.adding or self.position is not None:
             raise WriteOutsideService("The event store is append-only: events are never updated.")
         ensure_in_service(type(self), "save")
         super().save(*args, **kwargs)

@@ -79,6 +79,7 @@ class ServiceOnlyModel(models.Model):
 
     class Meta:
         abstract = True
+        base_manager_name = "objects"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         ensure_in_service(type(self), "save")
