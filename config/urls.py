@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +35,8 @@ def api_root(request: Request) -> Response:
             "projections": reverse("projection-status", request=request),
             "customers": reverse("customers", request=request),
             "products": reverse("products", request=request),
+            "schema": reverse("schema", request=request),
+            "docs": reverse("docs", request=request),
         }
     )
 
@@ -56,9 +59,47 @@ def by_method(**views: View) -> View:
     return dispatch
 
 
-customers = CustomerCommandViewSet
-products = ProductCommandViewSet
-orders = OrderCommandViewSet
+customers, products, orders = CustomerCommandViewSet, ProductCommandViewSet, OrderCommandViewSet
+
+# Each API path with its view per HTTP method: reads go to orders_read, commands to orders_write.
+API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
+    ("api/projections/", "projection-status", {"get": ProjectionStatusView.as_view()}),
+    ("api/customers/", "customers", {"post": customers.as_view({"post": "create"})}),
+    (
+        "api/customers/<uuid:pk>/",
+        "customer",
+        {"patch": customers.as_view({"patch": "partial_update"})},
+    ),
+    (
+        "api/customers/<uuid:pk>/analytics/",
+        "customer-analytics",
+        {"get": CustomerAnalyticsView.as_view()},
+    ),
+    ("api/products/", "products", {"post": products.as_view({"post": "create"})}),
+    ("api/products/popular/", "popular-products", {"get": PopularProductsView.as_view()}),
+    (
+        "api/products/<uuid:pk>/",
+        "product",
+        {"patch": products.as_view({"patch": "partial_update"})},
+    ),
+    (
+        "api/orders/",
+        "orders",
+        {
+            "get": OrderViewSet.as_view({"get": "list"}, name="Orders"),
+            "post": orders.as_view({"post": "create"}),
+        },
+    ),
+    (
+        "api/orders/<uuid:pk>/",
+        "order-detail",
+        {"get": OrderViewSet.as_view({"get": "retrieve"}, name="Order")},
+    ),
+    ("api/orders/<uuid:pk>/status/", "order-status", {"post": orders.as_view({"post": "status"})}),
+]
+
+# The OpenAPI generator needs each view on its own, so it gets the routes unmerged.
+schema_patterns = [path(route, view) for route, _, views in API_ROUTES for view in views.values()]
 
 urlpatterns = [
     path(
@@ -68,35 +109,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", api_root, name="api-root"),
-    path("api/projections/", ProjectionStatusView.as_view(), name="projection-status"),
-    path("api/customers/", by_method(post=customers.as_view({"post": "create"})), name="customers"),
-    path(
-        "api/customers/<uuid:pk>/",
-        by_method(patch=customers.as_view({"patch": "partial_update"})),
-    ),
-    path("api/products/", by_method(post=products.as_view({"post": "create"})), name="products"),
-    path(
-        "api/products/<uuid:pk>/",
-        by_method(patch=products.as_view({"patch": "partial_update"})),
-    ),
-    path(
-        "api/customers/<uuid:pk>/analytics/",
-        CustomerAnalyticsView.as_view(),
-        name="customer-analytics",
-    ),
-    path("api/products/popular/", PopularProductsView.as_view(), name="popular-products"),
-    path(
-        "api/orders/",
-        by_method(
-            get=OrderViewSet.as_view({"get": "list"}, name="Orders"),
-            post=orders.as_view({"post": "create"}),
-        ),
-        name="orders",
-    ),
-    path(
-        "api/orders/<uuid:pk>/",
-        OrderViewSet.as_view({"get": "retrieve"}, name="Order"),
-        name="order-detail",
-    ),
-    path("api/orders/<uuid:pk>/status/", by_method(post=orders.as_view({"post": "status"}))),
+    path("api/schema/", SpectacularAPIView.as_view(patterns=schema_patterns), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *(path(route, by_method(**views), name=name) for route, name, views in API_ROUTES),
 ]

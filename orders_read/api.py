@@ -3,7 +3,14 @@
 from django.db.models import QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import generics, pagination, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, pagination, serializers, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +43,17 @@ class StableOrderingFilter(OrderingFilter):
         return [*ordering, "-order_id"]
 
 
+DENIED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not logged in.")
+INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad query parameter: messages by name.")
+UNKNOWN = OpenApiResponse(OpenApiTypes.OBJECT, description="No such resource.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: OrderSummarySerializer(many=True), 400: INVALID, 403: DENIED}
+    ),
+    retrieve=extend_schema(responses={200: OrderDetailsSerializer, 403: DENIED, 404: UNKNOWN}),
+)
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """List order summaries, newest first, and show one order with its items and history."""
 
@@ -55,6 +73,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(OrderDetailsSerializer(details).data)
 
 
+@extend_schema(responses={200: CustomerAnalyticsSerializer, 403: DENIED, 404: UNKNOWN})
 class CustomerAnalyticsView(generics.RetrieveAPIView):
     """Show a customer's order count, spending, favourite category and segment."""
 
@@ -65,6 +84,14 @@ class CustomerAnalyticsView(generics.RetrieveAPIView):
 class PopularProductsView(APIView):
     """List the 10 products with the most units sold over the last `days` days (default 30)."""
 
+    serializer_class = PopularProductSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("days", int, description="Window in days, 1 to 366 (default 30).")
+        ],
+        responses={200: PopularProductSerializer(many=True), 400: INVALID, 403: DENIED},
+    )
     def get(self, request: Request) -> Response:
         query = PopularProductsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -72,8 +99,23 @@ class PopularProductsView(APIView):
         return Response(PopularProductSerializer(products, many=True).data)
 
 
+class ProjectionStatusSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    position = serializers.IntegerField()
+    lag = serializers.IntegerField(help_text="Events not applied yet.")
+    state = serializers.ChoiceField(choices=["current", "stalled"])
+    last_error = serializers.CharField()
+    last_error_at = serializers.DateTimeField(allow_null=True)
+    open_failures = serializers.IntegerField()
+    last_advanced_at = serializers.DateTimeField(allow_null=True)
+
+
 class ProjectionStatusView(APIView):
     """List each projection's position, lag behind the event store, state and last error."""
 
+    serializer_class = ProjectionStatusSerializer
+
+    @extend_schema(responses={200: ProjectionStatusSerializer(many=True), 403: DENIED})
     def get(self, request: Request) -> Response:
-        return Response([status.as_dict() for status in projection_statuses()])
+        statuses = [status.as_dict() for status in projection_statuses()]
+        return Response(ProjectionStatusSerializer(statuses, many=True).data)

@@ -3,6 +3,8 @@
 from typing import Any
 from uuid import UUID, uuid4
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,6 +23,7 @@ from .serializers import (
     CreateOrderInput,
     CustomerInput,
     CustomerOutput,
+    ErrorOutput,
     OrderCreatedOutput,
     OrderStatusOutput,
     ProductInput,
@@ -59,6 +62,23 @@ def validated(serializer_class: type, request: Request, **kwargs: Any) -> Any:
     return serializer
 
 
+INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: messages by field.")
+DENIED = OpenApiResponse(ErrorOutput, description="Not logged in, or no permission.")
+UNKNOWN = OpenApiResponse(ErrorOutput, description="No such resource.")
+CONFLICT = OpenApiResponse(
+    ErrorOutput,
+    description="code: invalid_transition, concurrency_conflict or idempotency_conflict.",
+)
+
+
+def command_schema(
+    request: type, output: type, status_code: int = 200, errors: dict | None = None
+) -> Any:
+    """Describe a command endpoint: its body, its success and its error responses."""
+    responses = {status_code: output, 400: INVALID, 401: DENIED, 403: DENIED, **(errors or {})}
+    return extend_schema(request=request, responses=responses)
+
+
 class CommandViewSet(viewsets.GenericViewSet):
     permission_classes = [permissions.IsAuthenticated, HasCommandPermission]
     required_permissions: dict[str, str] = {}
@@ -73,6 +93,7 @@ class CustomerCommandViewSet(CommandViewSet):
         "partial_update": "orders_write.change_customer",
     }
 
+    @command_schema(CustomerInput, CustomerOutput, 201, errors={409: CONFLICT})
     def create(self, request: Request) -> Response:
         """Register a customer."""
         data = validated(CustomerInput, request).validated_data
@@ -81,6 +102,7 @@ class CustomerCommandViewSet(CommandViewSet):
         )
         return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
 
+    @command_schema(CustomerInput, CustomerOutput, errors={404: UNKNOWN, 409: CONFLICT})
     def partial_update(self, request: Request, pk: UUID) -> Response:
         """Change a customer's name and/or e-mail."""
         data = validated(CustomerInput, request, partial=True).validated_data
@@ -99,12 +121,14 @@ class ProductCommandViewSet(CommandViewSet):
         "partial_update": "orders_write.change_product",
     }
 
+    @command_schema(ProductInput, ProductOutput, 201)
     def create(self, request: Request) -> Response:
         """Add a product."""
         data = validated(ProductInput, request).validated_data
         product = services.add_product(AddProduct(**data), context=command_context(request))
         return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
 
+    @command_schema(ProductInput, ProductOutput, errors={404: UNKNOWN, 409: CONFLICT})
     def partial_update(self, request: Request, pk: UUID) -> Response:
         """Change a product's name, category and/or unit price."""
         data = validated(ProductInput, request, partial=True).validated_data
@@ -126,6 +150,7 @@ class OrderCommandViewSet(CommandViewSet):
     def get_serializer_class(self) -> type:
         return UpdateOrderStatusInput if self.action == "status" else CreateOrderInput
 
+    @command_schema(CreateOrderInput, OrderCreatedOutput, 201, errors={409: CONFLICT})
     def create(self, request: Request) -> Response:
         """Place an order; re-sending the same order_id and body returns the same order."""
         command = validated(CreateOrderInput, request).to_command()
@@ -137,6 +162,7 @@ class OrderCommandViewSet(CommandViewSet):
             headers={"Location": location},
         )
 
+    @command_schema(UpdateOrderStatusInput, OrderStatusOutput, errors={404: UNKNOWN, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def status(self, request: Request, pk: UUID) -> Response:
         """Change an order's status (optionally only from `expected_version`)."""

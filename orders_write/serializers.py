@@ -100,3 +100,8 @@ class OrderStatusOutput(serializers.Serializer):
     order_id = serializers.UUIDField()
     status = serializers.CharField()
     version = serializers.IntegerField()
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
