@@ -99,12 +99,26 @@ def _checkpoint_before(event: RecordedEvent) -> tuple[int, int]:
     """A checkpoint below `event` and below every event still being written."""
     if connection.vendor != "postgresql":
         return 0, event.position - 1
-    return horizon() - 1, NO_HORIZON
+    return min(horizon(), event.transaction_id) - 1, NO_HORIZON
 
 
 def horizon() -> int:
-    """Every transaction id below this one has finished (committed or rolled back)."""
-    return _snapshot_bound("pg_snapshot_xmin")
+    """No event with a transaction id below this one can still appear.
+
+    On PostgreSQL: the lowest transaction id among the commands now writing events
+    (every command announces itself before its first write), else the next id to be
+    assigned.
+    """
+    if connection.vendor != "postgresql":
+        return NO_HORIZON
+    next_id = _snapshot_bound("pg_snapshot_xmax")
+    writers = [_full_transaction_id(xid, next_id) for _, xid in _event_writers()]
+    return min([next_id, *writers])
+
+
+def _full_transaction_id(xid: str, next_id: int) -> int:
+    """Widen a 32-bit xid to the 64-bit id of the current epoch (it precedes `next_id`)."""
+    return next_id - ((next_id - int(xid)) % 2**32)
 
 
 def _snapshot_bound(function: str) -> int:
@@ -237,6 +251,8 @@ EVENT_WRITERS_SQL = """
     SELECT activity.pid, activity.backend_xid::text
     FROM pg_locks AS lock JOIN pg_stat_activity AS activity ON activity.pid = lock.pid
     WHERE lock.locktype = 'relation' AND lock.relation = %s::regclass
+      AND lock.mode = 'RowExclusiveLock'
+      AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND activity.backend_xid IS NOT NULL AND activity.pid <> pg_backend_pid()
 """
 

@@ -10,12 +10,12 @@ from django.apps.registry import Apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from .batch_replay import BatchReplay
 from .cache import forget_popular_products
 from .projections import LIVE, TABLES, ReadTables, models_of
 from .projector import (
     catch_up,
     events_after,
-    handlers_of,
     horizon,
     locked_state,
     skipped_positions,
@@ -90,18 +90,15 @@ class Scratch:
 
     def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
         """Replay every settled event into the scratch tables; return the last key applied."""
-        handlers = {p: handlers_of(p) for p in self.projections}
+        replays = {p: BatchReplay(self.tables, [p]) for p in self.projections}
         skipped = {p: skipped_positions(p) for p in self.projections}
         key = (0, 0)
         total = _settled_event_count()
         done = 0
         while batch := events_after(*key, below=horizon(), limit=batch_size):
             with transaction.atomic():
-                for event in batch:
-                    for projection in self.projections:
-                        handler = handlers[projection].get(event.event_type)
-                        if handler and event.position not in skipped[projection]:
-                            handler(event, self.tables)
+                for projection, replay in replays.items():
+                    replay.apply([e for e in batch if e.position not in skipped[projection]])
             key = (batch[-1].transaction_id, batch[-1].position)
             done += len(batch)
             if progress:

@@ -43,17 +43,24 @@ class RecordedEvent:
         )
 
 
-def lock_streams(stream_ids: Iterable[UUID]) -> None:
-    """Serialize commands that touch the same streams until the transaction ends.
+BEGIN_WRITING_SQL = """
+    LOCK TABLE orders_write_event IN ROW EXCLUSIVE MODE;
+    SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k
+"""
 
-    Taken before the first write, so on PostgreSQL the transaction ids of conflicting
-    commands follow their commit order (catch-up relies on it). SQLite already
-    serializes every writer.
+
+def begin_writing(stream_ids: Iterable[UUID]) -> None:
+    """Start a command: announce it as an event writer and lock the streams it touches.
+
+    Both happen before the command's first write, on PostgreSQL. The table lock (which
+    conflicts with no other writer) lets the read side see every transaction that may
+    still append events; the advisory locks serialize commands on the same streams, so
+    their transaction ids follow their commit order. SQLite serializes every writer anyway.
     """
-    keys = sorted({_lock_key(stream_id) for stream_id in stream_ids})
-    if keys and connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        keys = sorted({_lock_key(stream_id) for stream_id in stream_ids})
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
+            cursor.execute(BEGIN_WRITING_SQL, [keys])
 
 
 def _lock_key(stream_id: UUID) -> int:

@@ -24,7 +24,7 @@ from .commands import (
     UpdateOrderStatus,
     UpdateProduct,
 )
-from .event_store import append, load_stream, lock_streams
+from .event_store import append, begin_writing, load_stream
 from .events import CustomerRegistered, CustomerUpdated, ProductAdded, ProductUpdated
 from .exceptions import ConcurrencyConflict, IdempotencyConflict, InvalidCommand, NotFound
 from .models import Customer, Event, Order, OrderItem, Product
@@ -44,6 +44,7 @@ def register_customer(
     context = context or CommandContext()
     name = _text(command.name, "name", 200)
     email = _email(command.email)
+    begin_writing([])
     _ensure_email_free(email)
     at = _moment(context)
     customer = Customer(name=name, email=email, version=1, created_at=at, updated_at=at)
@@ -59,7 +60,7 @@ def update_customer(command: UpdateCustomer, *, context: CommandContext | None =
     context = context or CommandContext()
     if command.name is None and command.email is None:
         raise InvalidCommand("Give a new name or email.", field="non_field_errors")
-    lock_streams([command.customer_id])
+    begin_writing([command.customer_id])
     customer = _get(Customer, command.customer_id, "customer")
     name = customer.name if command.name is None else _text(command.name, "name", 200)
     email = customer.email if command.email is None else _email(command.email)
@@ -83,6 +84,7 @@ def add_product(command: AddProduct, *, context: CommandContext | None = None) -
     name = _text(command.name, "name", 200)
     category = _text(command.category, "category", 100)
     unit_price = _price(command.unit_price)
+    begin_writing([])
     at = _moment(context)
     product = Product(
         name=name, category=category, unit_price=unit_price, version=1, created_at=at, updated_at=at
@@ -101,7 +103,7 @@ def update_product(command: UpdateProduct, *, context: CommandContext | None = N
     context = context or CommandContext()
     if command.name is None and command.category is None and command.unit_price is None:
         raise InvalidCommand("Give a new name, category or unit_price.", field="non_field_errors")
-    lock_streams([command.product_id])
+    begin_writing([command.product_id])
     product = _get(Product, command.product_id, "product")
     values = {
         "name": product.name if command.name is None else _text(command.name, "name", 200),
@@ -134,7 +136,7 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
     command = _normalized_order(command)
     fingerprint = _fingerprint(command)
     product_ids = [line.product_id for line in command.items]
-    lock_streams([command.order_id, command.customer_id, *product_ids])
+    begin_writing([command.order_id, command.customer_id, *product_ids])
     existing = _previous_creation(command.order_id, fingerprint)
     if existing is not None:
         return existing
@@ -167,7 +169,7 @@ def update_order_status(
     context = context or CommandContext()
     if command.status not in domain.STATUSES:
         raise InvalidCommand(f"Unknown status {command.status!r}.", field="status")
-    lock_streams([command.order_id])
+    begin_writing([command.order_id])
     history = load_stream(command.order_id)
     if not history or history[0][0] != "OrderCreated":
         raise NotFound(f"Order {command.order_id} does not exist.")

@@ -1,6 +1,7 @@
 """Projection lifecycle: failure isolation, catch-up, gap safety, rebuild, verify."""
 
 import threading
+import time
 from io import StringIO
 
 import pytest
@@ -126,7 +127,7 @@ def test_skipping_a_failed_event_is_recorded_and_lets_the_projection_move_on():
 @on_postgresql
 def test_catch_up_applies_an_event_that_commits_after_a_later_one():
     """Gap safety: T1 writes position p1 but commits after T2's p2 > p1 is visible."""
-    ann, bob, pen = make_customer(), make_customer(), make_product()
+    ann, bob, pen, ink = make_customer(), make_customer(), make_product(), make_product()
     ProjectionState.objects.filter(name="order_summary").update(
         stalled=True, transaction_id=0, position=Event.objects.latest("position").position
     )
@@ -142,11 +143,14 @@ def test_catch_up_applies_an_event_that_commits_after_a_later_one():
     t1 = threading.Thread(target=slow_writer)
     t1.start()
     assert t1_written.wait(10)
-    make_order(bob, [(pen, 1)])  # commits while T1, at a lower position, is still open
+    make_order(bob, [(ink, 1)])  # commits while T1, at a lower position, is still open
     threading.Timer(0.5, release_t1.set).start()
 
+    started = time.monotonic()
     catch_up("order_summary")
     t1.join(10)
+
+    assert time.monotonic() - started < 5  # it waited for T1, not for a time-out
 
     assert OrderSummary.objects.count() == 2
     assert status_of("order_summary").state == "current"
