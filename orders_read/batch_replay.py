@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db import connection, models
-from django.db.models import Max, OuterRef, Subquery
+from django.db import models
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from orders_write.bulk_load import copy_rows
 from orders_write.event_store import RecordedEvent
 
 from .projections import (
@@ -75,41 +76,32 @@ class TableBatch:
         rows = changed + [self.rows[key] for key in self.new]
         for row in rows:
             row["projected_at"] = now
-        write_rows(self.model, rows)
-
-
-def write_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    """Insert rows in bulk: COPY on PostgreSQL, batched multi-row INSERTs elsewhere."""
-    if not rows:
-        return
-    fields = [f for f in model._meta.local_fields if not isinstance(f, models.AutoField)]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    values = [[f.get_db_prep_save(row[f.attname], connection) for f in fields] for row in rows]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-            cursor.executemany(sql, values)
+        copy_rows(self.model, rows)
 
 
 class BatchReplay:
     """Apply batches of events to some projections' tables."""
 
-    def __init__(self, tables: ReadTables, projections: list[str]) -> None:
+    def __init__(
+        self, tables: ReadTables, projections: list[str], skipped: dict[str, set[int]]
+    ) -> None:
         self.tables, self.projections = tables, set(projections)
+        self.rules = {
+            event_type: [
+                (p, rule)
+                for (t, p), rule in RULES.items()
+                if t == event_type and p in self.projections
+            ]
+            for event_type, _ in RULES
+        }
+        self.skipped = skipped
 
     def apply(self, events: list[RecordedEvent]) -> None:
-        """Apply `events` (in order) and write the resulting rows."""
+        """Apply `events` (in order), except those skipped by an operator, and write the rows."""
         batch = _Batch(self.tables, events, self.projections)
         for event in events:
-            for projection in self.projections:
-                rule = RULES.get((event.event_type, projection))
-                if rule:
+            for projection, rule in self.rules.get(event.event_type, ()):
+                if event.position not in self.skipped.get(projection, ()):
                     rule(batch, event)
         batch.flush(self.projections)
 
@@ -168,8 +160,14 @@ class _Batch:
             for item in e.data["items"]
         }
         days |= {(row["product_id"], row["sale_date"]) for row in self.sale_lines.rows.values()}
-        products, dates = {p for p, _ in days}, {d for _, d in days}
-        self.sales.load(_rows(self.tables.sales, product_id__in=products, sale_date__in=dates))
+        by_date: defaultdict[Any, set[UUID]] = defaultdict(set)
+        for product_id, sale_date in days:
+            by_date[sale_date].add(product_id)
+        if by_date:
+            wanted = Q()
+            for sale_date, products in by_date.items():
+                wanted |= Q(sale_date=sale_date, product_id__in=products)
+            self.sales.load(self.tables.sales.objects.filter(wanted).values())
 
     def flush(self, projections: set[str]) -> None:
         now = timezone.now()

@@ -11,11 +11,10 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from threading import local
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from orders_write.event_store import RecordedEvent
@@ -133,18 +132,22 @@ def events_after(
     transaction_id: int, position: int, *, below: int, limit: int
 ) -> list[RecordedEvent]:
     """Return up to `limit` events after a checkpoint, with transaction ids below `below`."""
-    rows = Event.objects.filter(
-        Q(transaction_id__gt=transaction_id)
-        | Q(transaction_id=transaction_id, position__gt=position),
-        transaction_id__lt=below,
-    ).order_by("transaction_id", "position")[:limit]
-    return [RecordedEvent.from_row(row) for row in rows]
+    # A row comparison, so the (transaction_id, position) index serves range and order.
+    rows = (
+        Event.objects.filter(transaction_id__lt=below)
+        .extra(where=["(transaction_id, position) > (%s, %s)"], params=[transaction_id, position])
+        .order_by("transaction_id", "position")[:limit]
+    )
+    return [RecordedEvent(**values) for values in rows.values(*RECORDED_FIELDS)]
 
 
 def locked_state(projection: str) -> ProjectionState:
     """Return the projection's state row, locked until the transaction ends."""
     ProjectionState.objects.get_or_create(name=projection)
     return ProjectionState.objects.select_for_update().get(name=projection)
+
+
+RECORDED_FIELDS = [f.name for f in fields(RecordedEvent)]
 
 
 @dataclass

@@ -90,15 +90,14 @@ class Scratch:
 
     def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
         """Replay every settled event into the scratch tables; return the last key applied."""
-        replays = {p: BatchReplay(self.tables, [p]) for p in self.projections}
         skipped = {p: skipped_positions(p) for p in self.projections}
+        replay = BatchReplay(self.tables, self.projections, skipped)
         key = (0, 0)
         total = _settled_event_count()
         done = 0
         while batch := events_after(*key, below=horizon(), limit=batch_size):
             with transaction.atomic():
-                for projection, replay in replays.items():
-                    replay.apply([e for e in batch if e.position not in skipped[projection]])
+                replay.apply(batch)
             key = (batch[-1].transaction_id, batch[-1].position)
             done += len(batch)
             if progress:
