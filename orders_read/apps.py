@@ -7,15 +7,15 @@ class OrdersReadConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Connect every projection receiver (see `projections.HANDLERS`) to its event's signal."""
+        """Connect each event's signal to the receivers `projections.HANDLERS` lists for it."""
         from orders_write.signals import SIGNAL_FOR_EVENT_TYPE
 
         from .projections import HANDLERS
         from .projector import inline_receiver
 
-        for event_type, projection, handler in HANDLERS:
+        for event_type in dict.fromkeys(event_type for event_type, _, _ in HANDLERS):
             SIGNAL_FOR_EVENT_TYPE[event_type].connect(
-                inline_receiver(projection, handler),
+                inline_receiver(event_type),
                 weak=False,
-                dispatch_uid=f"orders_read.{projection}.{handler.__name__}",
+                dispatch_uid=f"orders_read.project_{event_type}",
             )

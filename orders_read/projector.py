@@ -12,7 +12,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from threading import local
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -27,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 PROJECTION_NAMES: tuple[str, ...] = tuple(TABLES)
 NO_HORIZON = 2**63 - 1
-_stalled_cache = local()
 
 
 def handlers_of(projection: str) -> dict[str, Handler]:
@@ -35,17 +33,27 @@ def handlers_of(projection: str) -> dict[str, Handler]:
     return {event_type: h for event_type, name, h in HANDLERS if name == projection}
 
 
-def inline_receiver(projection: str, handler: Handler) -> Callable[..., None]:
-    """Wrap a receiver so that a failure is recorded and never fails the command."""
+def inline_receiver(event_type: str) -> Callable[..., None]:
+    """Return the receiver that applies an event to every projection it feeds.
+
+    All of them run in one savepoint; if one fails, each is applied again in a savepoint
+    of its own, so the failure is recorded for that projection alone and never fails the
+    command. Stalled projections are left to catch-up, which applies events in order.
+    """
+    handlers = [(projection, h) for t, projection, h in HANDLERS if t == event_type]
 
     def receive(sender: object, event: RecordedEvent, **kwargs: object) -> None:
-        stalled = _stalled_projections(event)
-        if projection in stalled:
-            return  # catch-up applies it, in order, once the projection is repaired
-        if not apply_isolated(projection, handler, event, LIVE):
-            stalled.add(projection)
+        stalled = stalled_projections()
+        current = [(projection, h) for projection, h in handlers if projection not in stalled]
+        try:
+            with transaction.atomic():
+                for _, handler in current:
+                    handler(event, LIVE)
+        except Exception:
+            for projection, handler in current:
+                apply_isolated(projection, handler, event, LIVE)
 
-    receive.__name__ = receive.__qualname__ = handler.__name__
+    receive.__name__ = receive.__qualname__ = f"project_{event_type}"
     return receive
 
 
@@ -63,14 +71,9 @@ def apply_isolated(
     return True
 
 
-def _stalled_projections(event: RecordedEvent) -> set[str]:
-    """Return the stalled projections, read once per event (all receivers share it)."""
-    if getattr(_stalled_cache, "event", None) is not event:
-        _stalled_cache.event = event
-        _stalled_cache.names = set(
-            ProjectionState.objects.filter(stalled=True).values_list("name", flat=True)
-        )
-    return _stalled_cache.names
+def stalled_projections() -> set[str]:
+    """Return the names of the projections waiting for catch-up."""
+    return set(ProjectionState.objects.filter(stalled=True).values_list("name", flat=True))
 
 
 def record_failure(projection: str, event: RecordedEvent, error: Exception) -> None:

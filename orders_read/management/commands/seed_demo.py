@@ -101,7 +101,8 @@ class Command(BaseCommand):
         if options["admin"]:
             self._ensure_admin()
         if Customer.objects.exists() and not options["force"]:
-            self.stdout.write("Demo data already present; nothing added (use --force to add more).")
+            if options["verbosity"] >= 1:
+                self.stdout.write("Demo data already present; nothing added (--force adds more).")
             return
         rnd = random.Random(options["seed"])  # noqa: S311 (demo data, not secrets)
         show = options["verbosity"] >= 1

@@ -1,0 +1,372 @@
+"""The benchmark behind `manage.py bench`: write rates (commands vs. plain CRUD), read latency
+(read model vs. the same answer from the normalized write tables), rebuild speed and memory."""
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, Max, Prefetch, Sum
+from django.test import Client
+from django.utils import timezone
+
+from orders_write import domain, services
+from orders_write.bulk_load import Catalogue, load_history
+from orders_write.commands import Address, CreateOrder, OrderLine, UpdateOrderStatus
+from orders_write.models import Customer, Event, Order, OrderItem, Product
+from orders_write.write_guard import _running
+
+from . import queries
+from .models import OrderSummary
+from .projections import TABLES
+from .rebuild import rebuild
+
+ADDRESS = Address(line1="1 High Street", city="Leeds", postal_code="LS1", country="GB")
+Progress = Callable[[int, int], None]
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """Return p50/p95/p99 of durations in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"p50": round(pick(0.50), 3), "p95": round(pick(0.95), 3), "p99": round(pick(0.99), 3)}
+
+
+def timed(calls: int, call: Callable[[], Any]) -> list[float]:
+    """Run `call` `calls` times (after a warm-up) and return each duration."""
+    for _ in range(min(10, calls)):
+        call()
+    durations = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+class Benchmark:
+    """Grow a dataset step by step and measure it at each size."""
+
+    def __init__(self, *, customers: int, products: int, seed: int, calls: int, writes: int):
+        self.customers, self.products, self.seed = customers, products, seed
+        self.calls, self.writes = calls, writes
+        self.rnd = random.Random(seed)  # noqa: S311 (benchmark inputs, not secrets)
+        self.catalogue: Catalogue | None = None
+
+    def grow_to(self, orders: int, progress: Progress | None = None) -> int:
+        """Add orders in bulk, with their events, up to `orders`; then rebuild the read side."""
+        missing = orders - Order.objects.count()
+        if missing > 0:
+            catalogue = self.catalogue or existing_catalogue()
+            self.catalogue = load_history(
+                customers=self.customers,
+                products=self.products,
+                orders=missing,
+                seed=self.seed + orders,
+                catalogue=catalogue if catalogue.customers else None,
+                progress=progress,
+            )
+            rebuild(list(TABLES), batch_size=20000)
+        return Order.objects.count()
+
+    def measure(self) -> dict[str, Any]:
+        """Measure writes, reads and the rebuild at the current size."""
+        return {
+            "orders": Order.objects.count(),
+            "events": Event.objects.count(),
+            "writes": self.measure_writes(),
+            "reads": self.measure_reads(),
+            "http": self.measure_http(),
+            "rebuild": measure_rebuild(),
+        }
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def measure_writes(self, rounds: int = 5) -> dict[str, Any]:
+        """Orders created and statuses changed per second: commands vs. plain ORM CRUD."""
+        per_round = max(1, self.writes // rounds)
+        rates: dict[str, list[float]] = {
+            k: [] for k in ("create", "crud_create", "status", "crud_status")
+        }
+        created: list[UUID] = []
+        crud_orders: list[UUID] = []
+        for _ in range(rounds):
+            bodies = [self._order_body() for _ in range(per_round)]
+            rates["create"].append(_rate(bodies, lambda b: created.append(self._create(b))))
+            crud_bodies = [self._order_body() for _ in range(per_round)]
+            rates["crud_create"].append(
+                _rate(crud_bodies, lambda b: crud_orders.append(crud_create(b)))
+            )
+            rates["status"].append(_rate(created[-per_round:], self._confirm))
+            rates["crud_status"].append(_rate(crud_orders[-per_round:], crud_confirm))
+        remove_crud_orders(crud_orders)
+        medians = {k: round(statistics.median(v), 1) for k, v in rates.items()}
+        return {
+            "create_per_s": medians["create"],
+            "crud_create_per_s": medians["crud_create"],
+            "create_ratio": round(medians["create"] / medians["crud_create"], 2),
+            "status_per_s": medians["status"],
+            "crud_status_per_s": medians["crud_status"],
+            "status_ratio": round(medians["status"] / medians["crud_status"], 2),
+        }
+
+    def _order_body(self) -> CreateOrder:
+        catalogue = self.catalogue or existing_catalogue()
+        lines = self.rnd.sample(catalogue.products, k=self.rnd.choice([1, 2, 3]))
+        return CreateOrder(
+            customer_id=self.rnd.choice(catalogue.customers)[0],
+            items=tuple(OrderLine(line.product_id, self.rnd.randint(1, 3)) for line in lines),
+            shipping_address=ADDRESS,
+            payment_method="card",
+            order_id=uuid4(),
+        )
+
+    def _create(self, body: CreateOrder) -> UUID:
+        return services.create_order(body).id
+
+    def _confirm(self, order_id: UUID) -> None:
+        services.update_order_status(UpdateOrderStatus(order_id=order_id, status="confirmed"))
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def measure_reads(self) -> dict[str, Any]:
+        """Latency of each seed query from the read model and from the normalized tables."""
+        customers = list(Customer.objects.values_list("id", flat=True)[:2000])
+        orders = list(Order.objects.values_list("id", flat=True).order_by("?")[:2000])
+        pick = self.rnd.choice
+        now = timezone.now()
+        queries.popular_products(days=30)  # warm the cache
+        cases = {
+            "customer_orders_page": (
+                lambda: queries.orders_of_customer(pick(customers)),
+                lambda: normalized_customer_orders(pick(customers)),
+            ),
+            "order_details": (
+                lambda: queries.order_details(pick(orders)),
+                lambda: normalized_order_details(pick(orders)),
+            ),
+            "search_status_dates_amount": (
+                lambda: list(queries.search_orders(**self._search())[:20]),
+                lambda: normalized_search(**self._search()),
+            ),
+            "popular_products_cached": (
+                lambda: queries.popular_products(days=30),
+                lambda: normalized_popular(now - timedelta(days=29)),
+            ),
+            "popular_products_uncached": (
+                lambda: queries._popular_products_since((now - timedelta(days=29)).date()),
+                lambda: normalized_popular(now - timedelta(days=29)),
+            ),
+            "customer_analytics": (
+                lambda: queries.customer_analytics(pick(customers)),
+                lambda: normalized_analytics(pick(customers)),
+            ),
+            "orders_list_page": (
+                lambda: list(OrderSummary.objects.order_by("-order_date", "-order_id")[:10]),
+                lambda: normalized_search(),
+            ),
+        }
+        return {name: self._compare(read, write) for name, (read, write) in cases.items()}
+
+    def _compare(self, read: Callable[[], Any], normalized: Callable[[], Any]) -> dict[str, Any]:
+        read_ms = percentiles(timed(self.calls, read))
+        normalized_ms = percentiles(timed(self.calls, normalized))
+        return {
+            "read_model": read_ms,
+            "normalized": normalized_ms,
+            "speedup_p95": round(normalized_ms["p95"] / max(read_ms["p95"], 1e-6), 1),
+        }
+
+    def _search(self) -> dict[str, Any]:
+        day = timezone.now().date() - timedelta(days=self.rnd.randint(30, 330))
+        return {
+            "status": self.rnd.choice(domain.STATUSES),
+            "date_from": day,
+            "date_to": day + timedelta(days=30),
+            "min_amount": Decimal(self.rnd.choice([50, 100, 200])),
+        }
+
+    def measure_http(self) -> dict[str, Any]:
+        """Latency of GET /api/orders/ through DRF (session auth, JSON)."""
+        user, _ = get_user_model().objects.get_or_create(
+            username="bench", defaults={"is_superuser": True, "is_staff": True}
+        )
+        client = Client()
+        client.force_login(user)
+        url = "/api/orders/?page_size=10"
+        durations = timed(self.calls, lambda: client.get(url, HTTP_ACCEPT="application/json"))
+        return {"orders_list": percentiles(durations)}
+
+
+def existing_catalogue() -> Catalogue:
+    """Return the customers and products already in the write model."""
+    customers = list(Customer.objects.values_list("id", "name", "email", "version"))
+    products = [
+        domain.PricedLine(p.id, p.name, p.category, 1, p.unit_price, p.version)
+        for p in Product.objects.all()
+    ]
+    return Catalogue(customers, products)
+
+
+def _rate(items: list[Any], action: Callable[[Any], Any]) -> float:
+    started = time.perf_counter()
+    for item in items:
+        action(item)
+    return len(items) / (time.perf_counter() - started)
+
+
+# -- the plain CRUD baseline: the same rows through the ORM, no events, no projections ------
+
+
+def crud_create(body: CreateOrder) -> UUID:
+    """Save an order and its items the plain Django way."""
+    with transaction.atomic(), _running("bench_crud_baseline"):
+        customer = Customer.objects.get(pk=body.customer_id)
+        products = Product.objects.in_bulk([line.product_id for line in body.items])
+        lines = [(products[line.product_id], line.quantity) for line in body.items]
+        now = timezone.now()
+        order = Order.objects.create(
+            id=body.order_id,
+            customer=customer,
+            status=domain.PENDING,
+            total_amount=sum((p.unit_price * q for p, q in lines), Decimal("0.00")),
+            order_date=now,
+            shipping_address=asdict(ADDRESS),
+            billing_address=asdict(ADDRESS),
+            payment_method=body.payment_method,
+            version=1,
+            updated_at=now,
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, line_number=n, product=p, quantity=q, unit_price=p.unit_price)
+            for n, (p, q) in enumerate(lines, start=1)
+        )
+        return order.id
+
+
+def crud_confirm(order_id: UUID) -> None:
+    """Change an order's status the plain Django way (load, check, save)."""
+    with transaction.atomic(), _running("bench_crud_baseline"):
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if not domain.can_transition(order.status, domain.CONFIRMED):
+            raise ValueError(order.status)
+        order.status, order.version = domain.CONFIRMED, order.version + 1
+        order.save(update_fields=["status", "version"])
+
+
+def remove_crud_orders(order_ids: list[UUID]) -> None:
+    """Take the baseline's rows out again: they have no events and belong to no stream."""
+    with transaction.atomic(), _running("bench_crud_baseline"):
+        OrderItem.objects.filter(order_id__in=order_ids).delete()
+        Order.objects.filter(id__in=order_ids).delete()
+
+
+# -- the same answers from the normalized write tables ---------------------------------------
+
+
+def normalized_customer_orders(customer_id: UUID) -> list:
+    return list(
+        Order.objects.filter(customer_id=customer_id)
+        .select_related("customer")
+        .annotate(item_count=Sum("items__quantity"))
+        .order_by("-order_date", "-id")[:10]
+    )
+
+
+def normalized_order_details(order_id: UUID) -> tuple:
+    items = OrderItem.objects.select_related("product")
+    order = (
+        Order.objects.select_related("customer")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .get(pk=order_id)
+    )
+    history = list(Event.objects.filter(stream_id=order_id).values("event_type", "data"))
+    return order, list(order.items.all()), history
+
+
+def normalized_search(**criteria: Any) -> list:
+    orders = Order.objects.select_related("customer").annotate(item_count=Sum("items__quantity"))
+    if criteria.get("status"):
+        orders = orders.filter(status=criteria["status"])
+    if criteria.get("date_from"):
+        orders = orders.filter(order_date__gte=queries.start_of_day(criteria["date_from"]))
+    if criteria.get("date_to"):
+        orders = orders.filter(order_date__lt=queries.start_of_day(criteria["date_to"]))
+    if criteria.get("min_amount") is not None:
+        orders = orders.filter(total_amount__gte=criteria["min_amount"])
+    return list(orders.order_by("-order_date", "-id")[:20])
+
+
+def normalized_popular(since: Any) -> list:
+    return list(
+        OrderItem.objects.filter(order__order_date__gte=since)
+        .exclude(order__status=domain.CANCELLED)
+        .values("product_id", "product__name", "product__category")
+        .annotate(
+            units_sold=Sum("quantity"),
+            order_count=Count("order", distinct=True),
+            revenue=Sum(F("quantity") * F("unit_price")),
+        )
+        .order_by("-units_sold", "product__name")[:10]
+    )
+
+
+def normalized_analytics(customer_id: UUID) -> tuple:
+    counted = Order.objects.filter(customer_id=customer_id).exclude(status=domain.CANCELLED)
+    totals = counted.aggregate(
+        orders=Count("id"), spent=Sum("total_amount"), last=Max("order_date")
+    )
+    favorite = (
+        OrderItem.objects.filter(order__in=counted)
+        .values("product__category")
+        .annotate(units=Sum("quantity"))
+        .order_by("-units", "product__category")
+        .first()
+    )
+    customer = Customer.objects.get(pk=customer_id)
+    return customer, totals, favorite
+
+
+# -- rebuild ---------------------------------------------------------------------------------
+
+REBUILD_SCRIPT = """
+import resource, time, django
+django.setup()
+from django.core.management import call_command
+started = time.perf_counter()
+call_command("rebuild_projections", "--no-input", "--verbosity", "0", "--batch-size", "20000")
+elapsed = time.perf_counter() - started
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def measure_rebuild() -> dict[str, Any]:
+    """Rebuild every projection in a fresh process: events per second and peak memory."""
+    events = Event.objects.count()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    finished = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", REBUILD_SCRIPT], env=env, capture_output=True, text=True, check=True
+    )
+    elapsed, peak_kb = finished.stdout.split()[-2:]
+    return {
+        "events": events,
+        "seconds": round(float(elapsed), 1),
+        "events_per_s": round(events / float(elapsed)),
+        "peak_memory_mb": round(int(peak_kb) / 1024, 1),
+    }
+
+
+def as_json(results: list[dict[str, Any]]) -> str:
+    """Return the results of every size as JSON."""
+    return json.dumps(results, indent=2)
