@@ -32,16 +32,20 @@ from .projections import (
 class TableBatch:
     """The rows of one table that a batch reads or writes, keyed by natural key."""
 
-    def __init__(self, model: type[models.Model], key: tuple[str, ...]) -> None:
+    def __init__(
+        self, model: type[models.Model], key: tuple[str, ...], *, by_first_key: bool = False
+    ) -> None:
         self.model, self.key = model, key
         self.rows: dict[tuple, dict[str, Any]] = {}
         self.new: set[tuple] = set()
         self.changed: set[tuple] = set()
-        self.by_first_key: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        self.by_first_key: defaultdict[Any, list[dict[str, Any]]] | None = (
+            defaultdict(list) if by_first_key else None
+        )
 
     def load(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
-            key = tuple(row[k] for k in self.key)
+            key = tuple(map(row.__getitem__, self.key))
             if key not in self.rows:
                 self._keep(key, row)
 
@@ -53,17 +57,18 @@ class TableBatch:
         return self.by_first_key[first]
 
     def add(self, row: dict[str, Any]) -> dict[str, Any]:
-        key = tuple(row[k] for k in self.key)
+        key = tuple(map(row.__getitem__, self.key))
         self._keep(key, row)
         self.new.add(key)
         return row
 
     def _keep(self, key: tuple, row: dict[str, Any]) -> None:
         self.rows[key] = row
-        self.by_first_key[key[0]].append(row)
+        if self.by_first_key is not None:
+            self.by_first_key[key[0]].append(row)
 
     def touch(self, row: dict[str, Any]) -> None:
-        key = tuple(row[k] for k in self.key)
+        key = tuple(map(row.__getitem__, self.key))
         if key not in self.new:
             self.changed.add(key)
 
@@ -119,7 +124,9 @@ class _Batch:
         self.analytics = TableBatch(tables.analytics, ("customer_id",))
         self.contributions = TableBatch(tables.contributions, ("order_id",))
         self.sales = TableBatch(tables.sales, ("product_id", "sale_date"))
-        self.sale_lines = TableBatch(tables.sale_lines, ("order_id", "product_id"))
+        self.sale_lines = TableBatch(
+            tables.sale_lines, ("order_id", "product_id"), by_first_key=True
+        )
         self.renamed_customers: list[RecordedEvent] = []
         self.renamed_products: list[RecordedEvent] = []
         self.uncounted_customers: set[UUID] = set()

@@ -5,7 +5,7 @@ side is then rebuilt from the events.
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -187,9 +187,7 @@ def _add_order(
 ) -> None:
     customer_id, name, email, version = rnd.choice(catalogue.customers)
     picked = rnd.sample(catalogue.products, k=rnd.choice([1, 1, 2, 2, 3, 4]))
-    lines = [
-        domain.PricedLine(**{**asdict(p), "quantity": rnd.choice([1, 1, 2, 3])}) for p in picked
-    ]
+    lines = [replace(p, quantity=rnd.choice([1, 1, 2, 3])) for p in picked]
     order = domain.Order.create(
         order_id=UUID(int=rnd.getrandbits(128), version=4),
         customer_id=customer_id,

@@ -1,7 +1,7 @@
 """Event payloads: past-tense facts, each with the data every projection needs."""
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -25,7 +25,8 @@ class DomainEvent:
 
     def data(self) -> dict[str, Any]:
         """Return the payload as JSON-ready data (decimals and ids as strings)."""
-        return json.loads(json.dumps(asdict(self), cls=DjangoJSONEncoder))
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 
 @dataclass(frozen=True)
