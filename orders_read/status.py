@@ -44,7 +44,7 @@ def _status(name: str, state: ProjectionState | None, head: dict[str, Any]) -> P
     stalled = state is not None and state.stalled
     return ProjectionStatus(
         name=name,
-        position=state.position if stalled else head["head"] or 0,
+        position=_last_applied(state) if stalled else head["head"] or 0,
         lag=_events_after(state) if stalled else 0,
         state="stalled" if stalled else "current",
         last_error=last_failure.error if last_failure else "",
@@ -52,6 +52,20 @@ def _status(name: str, state: ProjectionState | None, head: dict[str, Any]) -> P
         open_failures=open_failures.count(),
         last_advanced_at=state.last_advanced_at if stalled else head["at"],
     )
+
+
+def _last_applied(state: ProjectionState) -> int:
+    """Return the position of the last event at or before the projection's checkpoint."""
+    last = (
+        Event.objects.extra(
+            where=["(transaction_id, position) <= (%s, %s)"],
+            params=[state.transaction_id, state.position],
+        )
+        .order_by("-transaction_id", "-position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    return last or 0
 
 
 def _events_after(state: ProjectionState) -> int:

@@ -158,3 +158,29 @@ def _empty_read_tables_after_transactional_tests(request):
 def fast_password_hashing(settings) -> None:
     """Hash test passwords cheaply: the default hasher costs ~0.3 s per user created."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def rename_analytics_column(old: str, new: str) -> None:
+    """Rename a column of customer_analytics_view, as a bad deploy would."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE customer_analytics_view RENAME COLUMN {old} TO {new}")
+
+
+@pytest.fixture
+def broken_customer_analytics():
+    """Break the analytics table's schema for real; yield a function that repairs it.
+
+    The repair also runs at teardown, so a failing test never leaves the schema broken.
+    """
+    broken = [True]
+    rename_analytics_column("total_orders", "broken_total_orders")
+
+    def repair() -> None:
+        if broken[0]:
+            rename_analytics_column("broken_total_orders", "total_orders")
+            broken[0] = False
+
+    yield repair
+    repair()

@@ -13,7 +13,7 @@ class Command(BaseCommand):
             advanced = status.last_advanced_at.isoformat() if status.last_advanced_at else "-"
             line = (
                 f"{status.name:<22}{status.state:<9}{status.position:>10}{status.lag:>8}  "
-                f"{advanced:<34}{status.last_error[:80] or '-'}"
+                f"{advanced:<34}{' '.join(status.last_error.split())[:80] or '-'}"
             )
             style = self.style.ERROR if status.state == "stalled" else self.style.SUCCESS
             self.stdout.write(style(line))

@@ -1,0 +1,179 @@
+"""Operating projections from the admin and the API: failed events, retry, skip, status page."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from orders_read.models import CustomerAnalytics, ProjectionFailure
+from orders_read.projections import TABLES
+from orders_read.status import projection_statuses
+from orders_write.models import Event
+from tests.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+# Retry and skip catch up from committed events only on PostgreSQL: those tests commit.
+reads_the_event_store = pytest.mark.django_db(transaction=True)
+
+FAILURES = reverse("admin:orders_read_projectionfailure_changelist")
+STATUS_PAGE = "/admin/projections/"
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def failure(customer, product, broken_customer_analytics) -> ProjectionFailure:
+    """customer_analytics fails, for real, on the customer's first order."""
+    make_order(customer, [(product, 2)])
+    return ProjectionFailure.objects.get()
+
+
+def state_of(name: str) -> str:
+    return next(s.state for s in projection_statuses() if s.name == name)
+
+
+def head() -> int:
+    return Event.objects.latest("position").position
+
+
+def act(client, action: str, failure: ProjectionFailure, **fields):
+    """Run an admin action on one failure from the changelist."""
+    return client.post(FAILURES, {"action": action, "_selected_action": [failure.pk], **fields})
+
+
+def test_failures_changelist_lists_a_real_failure(admin_client, failure):
+    response = admin_client.get(FAILURES)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "customer_analytics" in page and "OrderCreated" in page
+    assert "total_orders" in page
+    assert f">{failure.event_position}<" in page
+
+
+@reads_the_event_store
+def test_retry_after_repairing_the_cause_makes_the_projection_current(
+    admin_client, failure, customer, broken_customer_analytics
+):
+    broken_customer_analytics()
+
+    response = act(admin_client, "retry", failure)
+
+    assert response.status_code == 302
+    failure.refresh_from_db()
+    assert failure.resolution == ProjectionFailure.RETRIED
+    assert failure.resolved_at is not None
+    assert state_of("customer_analytics") == "current"
+    assert CustomerAnalytics.objects.get(customer_id=customer.id).total_orders == 1
+    message = admin_client.get(FAILURES).content.decode().lower()
+    assert re.search(r"customer_analytics: applied \d+ event\(s\); it is current\.", message)
+
+
+@reads_the_event_store
+def test_retry_while_the_cause_persists_keeps_the_failure_open(admin_client, failure):
+    response = act(admin_client, "retry", failure)
+
+    assert response.status_code == 302
+    failure.refresh_from_db()
+    assert failure.resolution == ""
+    assert state_of("customer_analytics") == "stalled"
+    assert "still fails on event #" in admin_client.get(FAILURES).content.decode()
+
+
+def test_skip_first_asks_for_a_reason(admin_client, failure):
+    response = act(admin_client, "skip", failure)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<textarea" in page and 'name="reason"' in page
+    assert f"event #{failure.event_position}" in page
+    failure.refresh_from_db()
+    assert failure.resolution == ""
+
+
+def test_skip_refuses_an_empty_reason(admin_client, failure, broken_customer_analytics):
+    broken_customer_analytics()
+
+    response = act(admin_client, "skip", failure, confirm="yes", reason="   ")
+
+    assert response.status_code == 200
+    assert "Say why these events are skipped." in response.content.decode()
+    failure.refresh_from_db()
+    assert (failure.resolution, failure.resolved_by, failure.reason) == ("", "", "")
+    assert state_of("customer_analytics") == "stalled"
+
+
+@reads_the_event_store
+def test_skip_with_a_reason_is_recorded_and_lets_the_projection_move_on(
+    admin_client, admin_user, failure, customer, broken_customer_analytics
+):
+    broken_customer_analytics()
+
+    response = act(admin_client, "skip", failure, confirm="yes", reason="counted by hand")
+
+    assert response.status_code == 302
+    failure.refresh_from_db()
+    assert failure.resolution == ProjectionFailure.SKIPPED
+    assert failure.resolved_by == admin_user.username
+    assert failure.reason == "counted by hand"
+    assert failure.resolved_at is not None
+    assert state_of("customer_analytics") == "current"
+    assert CustomerAnalytics.objects.get(customer_id=customer.id).total_orders == 0
+
+
+def test_admin_index_links_to_the_projection_status_page(admin_client):
+    response = admin_client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    assert f'href="{STATUS_PAGE}"' in response.content.decode()
+
+
+def test_projection_status_page_lists_every_projection_and_shows_a_stalled_one(
+    admin_client, failure
+):
+    response = admin_client.get(STATUS_PAGE)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert all(f"<td>{name}</td>" in page for name in TABLES)
+    assert page.count("<td>current</td>") == len(TABLES) - 1
+    assert ">stalled<" in page
+    assert "total_orders" in page
+    assert "lag" in page
+
+
+def test_projection_status_api_describes_each_projection(admin_client, failure):
+    response = admin_client.get("/api/projections/")
+
+    assert response.status_code == 200
+    statuses = {status["name"]: status for status in response.json()}
+    assert sorted(statuses) == sorted(TABLES)
+    for status in statuses.values():
+        expected = {"name", "position", "lag", "state", "last_error", "open_failures"}
+        assert expected <= set(status)
+    analytics = statuses.pop("customer_analytics")
+    assert analytics["state"] == "stalled"
+    assert analytics["open_failures"] == 1 and analytics["lag"] >= 1
+    assert "total_orders" in analytics["last_error"]
+    for status in statuses.values():
+        assert (status["state"], status["position"], status["lag"]) == ("current", head(), 0)
+        assert (status["last_error"], status["open_failures"]) == ("", 0)
+    assert 0 <= analytics["position"] < failure.event_position
+
+
+def test_projection_status_api_needs_a_logged_in_user(client):
+    assert client.get("/api/projections/").status_code in (401, 403)
+
+
+def test_non_staff_user_cannot_open_the_projection_status_page(client):
+    client.force_login(User.objects.create_user("reader", password="reader-pass-123"))
+
+    response = client.get(STATUS_PAGE)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
