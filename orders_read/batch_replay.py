@@ -22,6 +22,7 @@ from orders_write.event_store import RecordedEvent
 from .projections import (
     CENTS,
     ReadTables,
+    _placed_entry,
     _status_entry,
     _time,
     customer_segment,
@@ -262,13 +263,6 @@ def _summary_status_updated(batch: _Batch, event: RecordedEvent) -> None:
 
 def _details_order_created(batch: _Batch, event: RecordedEvent) -> None:
     data = event.data
-    placed = {
-        "status": data["status"],
-        "changed_by": event.metadata.get("actor", ""),
-        "changed_at": data["order_date"],
-        "reason": "",
-        "version": event.version,
-    }
     batch.details.add(
         {
             "order_id": event.stream_id,
@@ -282,7 +276,7 @@ def _details_order_created(batch: _Batch, event: RecordedEvent) -> None:
             "billing_address": data["billing_address"],
             "payment_method": data["payment_method"],
             "status": data["status"],
-            "status_history": [placed],
+            "status_history": [_placed_entry(event)],
             "total_amount": Decimal(data["total_amount"]),
             "version": event.version,
         }

@@ -89,13 +89,6 @@ def rename_customer_in_summary(event: RecordedEvent, tables: ReadTables) -> None
 
 def add_order_to_details(event: RecordedEvent, tables: ReadTables) -> None:
     data = event.data
-    placed = {
-        "status": data["status"],
-        "changed_by": event.metadata.get("actor", ""),
-        "changed_at": data["order_date"],
-        "reason": "",
-        "version": event.version,
-    }
     insert_once(
         tables.details,
         order_id=event.stream_id,
@@ -109,7 +102,7 @@ def add_order_to_details(event: RecordedEvent, tables: ReadTables) -> None:
         billing_address=data["billing_address"],
         payment_method=data["payment_method"],
         status=data["status"],
-        status_history=[placed],
+        status_history=[_placed_entry(event)],
         total_amount=Decimal(data["total_amount"]),
         version=event.version,
         projected_at=timezone.now(),
@@ -360,6 +353,17 @@ def insert_once(model: type[Model], **values: Any) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
+
+
+def _placed_entry(event: RecordedEvent) -> dict[str, Any]:
+    """Return the first status-history entry: the order placed, as pending."""
+    return {
+        "status": event.data["status"],
+        "changed_by": event.metadata.get("actor", ""),
+        "changed_at": event.data["order_date"],
+        "reason": "",
+        "version": event.version,
+    }
 
 
 def _status_entry(event: RecordedEvent) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .models import Customer, Event, Order, OrderItem, Product
 from .write_guard import command_service
 
 CATEGORIES = ("books", "electronics", "garden", "kitchen", "office", "toys", "sports", "beauty")
+# How far orders get, with weights: later steps happen to fewer orders.
 PATHS = [
     ([], 15),
     (["confirmed"], 10),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from orders_read.management.progress import ProgressBar
 from orders_write import services
+from orders_write.bulk_load import PATHS
 from orders_write.commands import (
     AddProduct,
     Address,
@@ -66,17 +67,6 @@ CATALOGUE = {
     "kitchen": ["Kettle", "Chef Knife", "Teapot", "Grinder", "Skillet"],
     "office": ["Notebook", "Desk Lamp", "Stapler", "Pen Set", "Monitor Stand"],
 }
-# How far an order has got, by chance: later steps happen to fewer orders.
-PATHS = [
-    ([], 15),
-    (["confirmed"], 10),
-    (["confirmed", "paid"], 10),
-    (["confirmed", "paid", "shipped"], 15),
-    (["confirmed", "paid", "shipped", "delivered"], 40),
-    (["cancelled"], 5),
-    (["confirmed", "cancelled"], 3),
-    (["confirmed", "paid", "cancelled"], 2),
-]
 PAYMENT_METHODS = ["card", "card", "card", "paypal", "bank_transfer", "cash_on_delivery"]
 
 
