@@ -4,9 +4,11 @@ commands to the command side."""
 from collections.abc import Callable
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import path
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -25,6 +27,7 @@ from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, Produc
 View = Callable[..., HttpResponse]
 
 
+@extend_schema(exclude=True)
 @api_view(["GET"])
 def api_root(request: Request) -> Response:
     """List the API's endpoints (see README for the ones that take an id)."""
@@ -54,10 +57,23 @@ def by_method(**views: View) -> View:
         view = views.get(request.method or "")
         if view is None:
             return HttpResponseNotAllowed(sorted(views))
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if response.has_header("Allow"):
+            # Each view knows only its own methods; the path allows those of all of them.
+            response["Allow"] = ", ".join(sorted(views))
+        return response
 
     return dispatch
 
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer an unknown URL (e.g. a malformed id) in JSON under /api/, as the API does."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
 
 customers, products, orders = CustomerCommandViewSet, ProductCommandViewSet, OrderCommandViewSet
 

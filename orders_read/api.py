@@ -1,8 +1,11 @@
 """Read endpoints: served from the read tables only."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,10 +32,13 @@ from .serializers import (
 from .status import projection_statuses
 
 
-class OrderPagination(pagination.PageNumberPagination):
+class OrderPagination(pagination.CursorPagination):
+    """Keyset pages: as fast deep in the list as at its start, and no COUNT over the table."""
+
     page_size = 10
     page_size_query_param = "page_size"
     max_page_size = 100
+    ordering = ("-order_date", "-order_id")
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -48,15 +54,47 @@ INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad query parameter:
 UNKNOWN = OpenApiResponse(OpenApiTypes.OBJECT, description="No such resource.")
 
 
+class QuerySchema(AutoSchema):
+    """Document that an empty query parameter (`?status=`) counts as absent, as it does here."""
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return parameters
+
+
+# django-filter refuses amounts above 1e50.
+AMOUNT = {"type": "number", "maximum": 1e50}
+
+
 @extend_schema_view(
     list=extend_schema(
-        responses={200: OrderSummarySerializer(many=True), 400: INVALID, 403: DENIED}
+        parameters=[
+            OpenApiParameter("min_amount", AMOUNT, description="Total at least this amount."),
+            OpenApiParameter("max_amount", AMOUNT, description="Total at most this amount."),
+            # Lenient like DRF's paginator: a size that is not a whole number is not an error.
+            OpenApiParameter(
+                "page_size",
+                {"type": "string", "example": "20"},
+                description="Results per page, 1 to 100 (more is capped at 100); "
+                "anything that is not a positive whole number gives the default of 10.",
+            ),
+        ],
+        responses={
+            200: OrderSummarySerializer(many=True),
+            400: INVALID,
+            403: DENIED,
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such page."),
+        },
     ),
     retrieve=extend_schema(responses={200: OrderDetailsSerializer, 403: DENIED, 404: UNKNOWN}),
 )
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """List order summaries, newest first, and show one order with its items and history."""
 
+    schema = QuerySchema()
     queryset = OrderSummary.objects.all()
     serializer_class = OrderSummarySerializer
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
@@ -85,11 +123,10 @@ class PopularProductsView(APIView):
     """List the 10 products with the most units sold over the last `days` days (default 30)."""
 
     serializer_class = PopularProductSerializer
+    schema = QuerySchema()
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("days", int, description="Window in days, 1 to 366 (default 30).")
-        ],
+        parameters=[PopularProductsQuery],
         responses={200: PopularProductSerializer(many=True), 400: INVALID, 403: DENIED},
     )
     def get(self, request: Request) -> Response:

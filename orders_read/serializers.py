@@ -71,4 +71,6 @@ class PopularProductSerializer(serializers.Serializer):
 
 
 class PopularProductsQuery(serializers.Serializer):
-    days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+    days = serializers.IntegerField(
+        min_value=1, max_value=366, default=30, help_text="Window in days (default 30)."
+    )

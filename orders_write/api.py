@@ -3,10 +3,13 @@
 from typing import Any
 from uuid import UUID, uuid4
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,6 +31,7 @@ from .serializers import (
     OrderStatusOutput,
     ProductInput,
     ProductOutput,
+    StrictSerializer,
     UpdateOrderStatusInput,
 )
 
@@ -62,6 +66,47 @@ def validated(serializer_class: type, request: Request, **kwargs: Any) -> Any:
     return serializer
 
 
+# DRF trims what Python calls white space and refuses NUL, so a text that may not be blank
+# needs one character besides those.
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+BLANKABLE_TEXT_PATTERN = r"^[^\x00]*$"
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """Document what command bodies refuse: unknown fields, blank texts, empty lists or PATCH."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if schema.get("description") == StrictSerializer.__doc__:
+            del schema["description"]
+        schema["additionalProperties"] = False
+        if getattr(self.target, "partial", False):
+            schema["minProperties"] = 1
+        for name, field in self.target.fields.items():
+            if type(field) is serializers.CharField:
+                pattern = BLANKABLE_TEXT_PATTERN if field.allow_blank else TEXT_PATTERN
+                schema["properties"][name]["pattern"] = pattern
+            if isinstance(field, serializers.ListSerializer) and not field.allow_empty:
+                schema["properties"][name]["minItems"] = 1
+            if isinstance(field, serializers.ListSerializer) and field.max_length is not None:
+                schema["properties"][name]["maxItems"] = field.max_length
+        return schema
+
+
+class CommandSchema(AutoSchema):
+    """Describe commands: their body is required (an empty PATCH is refused too)."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body = super()._get_request_body(direction)
+        if body is not None:
+            body["required"] = True
+        return body
+
+
 INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: messages by field.")
 DENIED = OpenApiResponse(ErrorOutput, description="Not logged in, or no permission.")
 UNKNOWN = OpenApiResponse(ErrorOutput, description="No such resource.")
@@ -74,12 +119,26 @@ CONFLICT = OpenApiResponse(
 def command_schema(
     request: type, output: type, status_code: int = 200, errors: dict | None = None
 ) -> Any:
-    """Describe a command endpoint: its body, its success and its error responses."""
+    """Describe a command endpoint: its JSON body, its success and its error responses."""
     responses = {status_code: output, 400: INVALID, 401: DENIED, 403: DENIED, **(errors or {})}
-    return extend_schema(request=request, responses=responses)
+    # Forms are parsed too (the browsable API posts them), but only JSON carries nested items,
+    # types and nulls: the contract is JSON.
+    return extend_schema(request={"application/json": request}, responses=responses)
+
+
+class BoundedJSONParser(parsers.JSONParser):
+    """Parse JSON, refusing a body nested too deeply to decode with a 400 (not a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class CommandViewSet(viewsets.GenericViewSet):
+    schema = CommandSchema()
+    parser_classes = [BoundedJSONParser, parsers.FormParser, parsers.MultiPartParser]
     permission_classes = [permissions.IsAuthenticated, HasCommandPermission]
     required_permissions: dict[str, str] = {}
 

@@ -2,11 +2,22 @@
 
 from typing import Any
 
+from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import domain
 from .commands import Address, CreateOrder, OrderLine
 from .services import MAX_ORDER_LINES, MAX_QUANTITY
+
+# The JSON types a JSON body may use per kind of field (DRF would coerce e.g. 5 to "5").
+JSON_TYPES: tuple[tuple[type, tuple[type, ...], str], ...] = (
+    (serializers.IntegerField, (int,), "a whole number"),
+    (serializers.DecimalField, (str, int, float), "a decimal string or a number"),
+    (serializers.CharField, (str,), "a string"),
+    (serializers.UUIDField, (str,), "a UUID string"),
+    (serializers.ChoiceField, (str,), "a string"),
+)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -17,7 +28,20 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        if isinstance(data, dict) and not isinstance(data, QueryDict):
+            mistyped = {name: _type_error(self.fields[name], value) for name, value in data.items()}
+            if any(mistyped.values()):
+                raise serializers.ValidationError({k: [v] for k, v in mistyped.items() if v})
         return super().to_internal_value(data)
+
+
+def _type_error(field: serializers.Field, value: Any) -> str:
+    """Name the JSON type `field` needs if `value` is not of it (null is left to the field)."""
+    for kind, types, noun in JSON_TYPES:
+        if isinstance(field, kind) and value is not None:
+            fits = isinstance(value, types) and not isinstance(value, bool)
+            return "" if fits else f"Expected {noun}."
+    return ""
 
 
 class CustomerInput(StrictSerializer):
@@ -32,12 +56,25 @@ class CustomerOutput(serializers.Serializer):
     version = serializers.IntegerField()
 
 
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$", "example": "24.90"},
+            {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01},
+        ]
+    }
+)
+class PriceField(serializers.DecimalField):
+    """A unit price: a decimal string (or a number), at least 0, 2 decimal places at most."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=12, decimal_places=2, min_value=domain.money(0), **kwargs)
+
+
 class ProductInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     category = serializers.CharField(max_length=100)
-    unit_price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=domain.money(0)
-    )
+    unit_price = PriceField()
 
 
 class ProductOutput(serializers.Serializer):

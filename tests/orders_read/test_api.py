@@ -264,7 +264,7 @@ def test_unknown_customer_filter_gives_an_empty_page(reader_api, order):
     # then
     assert response.status_code == 200
     assert response.json()["results"] == []
-    assert response.json()["count"] == 0
+    assert response.json()["next"] is None
 
 
 @pytest.mark.parametrize(
@@ -377,7 +377,7 @@ def place_orders(count: int) -> list[str]:
     return ids[::-1]
 
 
-def test_order_list_pages_by_ten_by_default_with_links_and_count(reader_api):
+def test_order_list_pages_by_ten_by_default_with_links(reader_api):
     # given
     newest_first = place_orders(12)
 
@@ -386,7 +386,6 @@ def test_order_list_pages_by_ten_by_default_with_links_and_count(reader_api):
     second = reader_api.get(first["next"]).json()
 
     # then
-    assert first["count"] == 12
     assert first["previous"] is None
     assert first["next"] is not None
     assert [row["order_id"] for row in first["results"]] == newest_first[:10]
@@ -415,7 +414,11 @@ def test_pages_never_overlap_even_when_order_dates_tie(reader_api, customer, che
     ids = {str(make_order(customer, [(cheap, 1)], context=at(2026, 4, 1, 12)).id) for _ in range(7)}
 
     # when
-    pages = [listed(reader_api, page_size=3, page=page) for page in (1, 2, 3)]
+    pages, url, params = [], ORDERS, {"page_size": 3}
+    while url:
+        body = reader_api.get(url, params).json()
+        pages.append([row["order_id"] for row in body["results"]])
+        url, params = body["next"], None
 
     # then
     seen = [order_id for page in pages for order_id in page]
@@ -436,13 +439,13 @@ def test_page_size_is_honoured_up_to_100_and_larger_sizes_are_capped(reader_api)
     assert len(exactly_100["results"]) == 100
     assert len(too_many["results"]) == 100
     assert too_many["next"] is not None
-    assert too_many["count"] == 101
+    assert len(reader_api.get(too_many["next"]).json()["results"]) == 1
     assert len(three["results"]) == 3
 
 
-def test_page_beyond_the_last_is_a_404_not_a_500(reader_api, order):
+def test_a_tampered_page_cursor_is_a_404_not_a_500(reader_api, order):
     # when
-    response = reader_api.get(ORDERS, {"page": 5})
+    response = reader_api.get(ORDERS, {"cursor": "not-a-cursor"})
 
     # then
     assert response.status_code == 404
@@ -462,7 +465,7 @@ def test_listing_costs_the_same_number_of_queries_whatever_the_page_size(reader_
     assert len(small.json()["results"]) == 5
     assert len(large.json()["results"]) == 50
     assert len(small_page.captured_queries) == len(large_page.captured_queries)
-    assert len(large_page.captured_queries) <= 2  # the count and the page
+    assert len(large_page.captured_queries) == 1  # the page: keyset pages need no count
 
 
 # --- GET /api/orders/{id}/ ---------------------------------------------------------------------

@@ -1,0 +1,241 @@
+"""Start and stop a production-style server for the load run and the fuzzer.
+
+A scratch PostgreSQL database, migrated, with a superuser and its API token; gunicorn with
+several workers, DEBUG off, bound to the loopback interface only.
+"""
+
+import http.client
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+HOST = "127.0.0.1"
+ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+USERNAME = "load-admin"
+READY_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 15
+
+
+@dataclass
+class Server:
+    """A running gunicorn master on a scratch database."""
+
+    port: int
+    token: str
+    database_url: str
+    process: subprocess.Popen
+    log_path: Path
+    kills: list[int] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def worker_pids(self) -> list[int]:
+        """Return the pids of the master's live worker processes."""
+        return children_of(self.process.pid)
+
+    def busiest_workers(self) -> list[int]:
+        """Return the workers holding the most sockets (a client's on top of the listener's
+        and the database's): those most likely to be in the middle of a request."""
+        counts = {pid: _socket_count(pid) for pid in self.worker_pids()}
+        most = max(counts.values(), default=0)
+        return [pid for pid, count in counts.items() if count == most]
+
+    def kill_worker(self, pid: int) -> None:
+        """SIGKILL one worker, as the OOM killer or a crash would."""
+        os.kill(pid, signal.SIGKILL)
+        self.kills.append(pid)
+
+    def stop(self) -> None:
+        """Stop the master and its workers (gracefully, then by force); safe to call twice."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            for pid in self.worker_pids():
+                os.kill(pid, signal.SIGKILL)
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT_SECONDS)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """Return the end of gunicorn's log."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def children_of(pid: int) -> list[int]:
+    """List a process's child pids from /proc."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return sorted(set(children))
+
+
+def _socket_count(pid: int) -> int:
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return 0
+    return sum(link.startswith("socket:") for link in links)
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(database_url: str, **extra: str) -> dict[str, str]:
+    """Return the environment of a production-style process on `database_url`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": HOST,
+        # Plain HTTP on the loopback interface: no TLS to redirect to.
+        "SECURE_SSL_REDIRECT": "0",
+        "THROTTLE_USER": "100000000/hour",
+        "THROTTLE_ANON": "100000000/hour",
+        "CONN_MAX_AGE": "60",
+        **extra,
+    }
+
+
+def manage(*args: str, database_url: str, **extra: str) -> str:
+    """Run a manage.py command on `database_url`; return its output, raise on failure."""
+    result = subprocess.run(  # noqa: S603 (fixed argument list)
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=server_environment(database_url, **extra),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """Create a fresh database, yield its URL, and drop it afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def prepare_database(database_url: str) -> str:
+    """Migrate the database and create a superuser; return the superuser's API token."""
+    manage("migrate", "--no-input", database_url=database_url)
+    manage(
+        "createsuperuser",
+        "--no-input",
+        f"--username={USERNAME}",
+        "--email=load-admin@example.com",
+        database_url=database_url,
+        DJANGO_SUPERUSER_PASSWORD=secrets.token_urlsafe(24),
+    )
+    output = manage("drf_create_token", USERNAME, database_url=database_url)
+    return output.split()[2]
+
+
+def start_gunicorn(
+    database_url: str, *, port: int, workers: int, log_path: Path
+) -> subprocess.Popen:
+    """Start gunicorn's master on the loopback interface."""
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        f"--workers={workers}",
+        f"--bind={HOST}:{port}",
+        "--timeout=30",
+        "--graceful-timeout=5",
+        "--log-level=warning",
+    ]
+    with log_path.open("wb") as log:
+        return subprocess.Popen(  # noqa: S603 (fixed argument list)
+            command, cwd=ROOT, env=server_environment(database_url), stdout=log, stderr=log
+        )
+
+
+def wait_until_ready(server: Server) -> None:
+    """Wait until the API answers an authenticated request; raise if it never does."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        connection = http.client.HTTPConnection(HOST, server.port, timeout=5)
+        try:
+            connection.request("GET", "/api/", headers={"Authorization": f"Token {server.token}"})
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            connection.close()
+    raise RuntimeError(f"gunicorn did not become ready:\n{server.log_tail()}")
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that a stopped run still stops gunicorn and drops its
+    database."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
+@contextmanager
+def live_server(
+    *,
+    admin_url: str = ADMIN_DATABASE_URL,
+    workers: int = 4,
+    port: int = 0,
+    prefix: str = "orders_load",
+) -> Iterator[Server]:
+    """Yield a running server on a scratch database of `admin_url`'s server; clean up after."""
+    with (
+        scratch_database(admin_url, prefix) as url,
+        tempfile.TemporaryDirectory(prefix="orders_gunicorn_") as logs,
+    ):
+        token = prepare_database(url)
+        port = port or free_port()
+        log_path = Path(logs) / "gunicorn.log"
+        process = start_gunicorn(url, port=port, workers=workers, log_path=log_path)
+        server = Server(
+            port=port, token=token, database_url=url, process=process, log_path=log_path
+        )
+        try:
+            wait_until_ready(server)
+            yield server
+        finally:
+            server.stop()
