@@ -33,7 +33,8 @@ def shadow_model(model: type[models.Model], table: str, token: str) -> type[mode
         {
             "app_label": model._meta.app_label,
             "db_table": table,
-            "managed": False,
+            # Managed within its own registry only, so the schema editor makes its indexes.
+            "managed": True,
             "apps": Apps(),
             "indexes": [_renamed(index, token) for index in model._meta.indexes],
             "constraints": [_renamed(c, token) for c in model._meta.constraints],
@@ -102,7 +103,15 @@ class Scratch:
             done += len(batch)
             if progress:
                 progress(done, max(total, done))
+        self.analyze()
         return key
+
+    def analyze(self) -> None:
+        """Give the planner statistics for the new tables before readers get them."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for _, scratch in self.models():
+                    cursor.execute(f"ANALYZE {_quoted(scratch)}")
 
 
 def _create_table_sql(model: type[models.Model]) -> list[str]:

@@ -232,3 +232,16 @@ def test_verify_projections_passes_on_equal_tables():
     call_command("verify_projections", stdout=out)
 
     assert "identical" in out.getvalue()
+
+
+def test_rebuilt_tables_keep_their_indexes():
+    place_some_orders(2)
+
+    rebuild(list(TABLES))
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "order_summary_view")
+    indexed = [c["columns"] for c in constraints.values() if c["index"]]
+    assert ["customer_id", "order_date"] in indexed
+    assert ["status", "order_date"] in indexed
+    assert ["total_amount"] in indexed
