@@ -42,12 +42,13 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": round(pick(0.50), 3), "p95": round(pick(0.95), 3), "p99": round(pick(0.99), 3)}
 
 
-def timed(calls: int, call: Callable[[], Any]) -> list[float]:
-    """Run `call` `calls` times (after a warm-up) and return each duration."""
-    for _ in range(min(10, calls)):
+def timed(calls: int, call: Callable[[], Any], budget: float = 20.0) -> list[float]:
+    """Run `call` `calls` times after a warm-up, or for `budget` seconds (at least 20 calls)."""
+    for _ in range(min(5, calls)):
         call()
-    durations = []
-    for _ in range(calls):
+    durations: list[float] = []
+    deadline = time.perf_counter() + budget
+    while len(durations) < calls and (len(durations) < 20 or time.perf_counter() < deadline):
         started = time.perf_counter()
         call()
         durations.append(time.perf_counter() - started)
