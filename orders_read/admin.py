@@ -1,6 +1,5 @@
 """Admin for the read models: browsable, searchable, filterable and strictly read-only."""
 
-from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -8,6 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+
+from orders_write.admin import ReadOnlyAdminMixin
 
 from .models import (
     CustomerAnalytics,
@@ -20,19 +21,10 @@ from .models import (
 from .projector import CatchUpResult, catch_up, skip_failure
 
 
-class ReadModelAdmin(admin.ModelAdmin):
+class ReadModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Projections own these rows: nobody adds, changes or deletes them here."""
 
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(OrderSummary)

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from orders_read.management.arguments import add_projection_names, chosen_projections
 from orders_read.management.progress import ProgressBar
-from orders_read.rebuild import projection_names, rebuild
+from orders_read.rebuild import rebuild
 
 
 class Command(BaseCommand):
@@ -11,17 +12,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("names", nargs="*", metavar="NAME", help="Projections (default: all).")
+        add_projection_names(parser)
         parser.add_argument("--batch-size", type=int, default=2000, help="Events per batch.")
         parser.add_argument(
             "--no-input", action="store_false", dest="interactive", help="Do not ask to confirm."
         )
 
     def handle(self, *args: object, names: list[str], batch_size: int, **options: object) -> None:
-        try:
-            projections = projection_names(names)
-        except ValueError as error:
-            raise CommandError(error) from error
+        projections = chosen_projections(names)
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         if options["interactive"] and not self._confirmed(projections):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders_read.rebuild import Difference, projection_names, verify
+from orders_read.management.arguments import add_projection_names, chosen_projections
+from orders_read.rebuild import Difference, verify
 
 
 class Command(BaseCommand):
@@ -9,14 +10,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("names", nargs="*", metavar="NAME", help="Projections (default: all).")
+        add_projection_names(parser)
         parser.add_argument("--show", type=int, default=20, help="Differing rows to print in full.")
 
     def handle(self, *args: object, names: list[str], show: int, **options: object) -> None:
-        try:
-            projections = projection_names(names)
-        except ValueError as error:
-            raise CommandError(error) from error
+        projections = chosen_projections(names)
         differences = verify(projections)
         for difference in differences[:show]:
             self.stdout.write(self._describe(difference))
