@@ -1,6 +1,5 @@
 """Admin for the read models: browsable, searchable, filterable and strictly read-only."""
 
-
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
