@@ -122,7 +122,7 @@ class Benchmark:
         }
 
     def _order_body(self) -> CreateOrder:
-        catalogue = self.catalogue or existing_catalogue()
+        self.catalogue = catalogue = self.catalogue or existing_catalogue()
         lines = self.rnd.sample(catalogue.products, k=self.rnd.choice([1, 2, 3]))
         return CreateOrder(
             customer_id=self.rnd.choice(catalogue.customers)[0],
