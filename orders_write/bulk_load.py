@@ -137,7 +137,16 @@ def load_history(
         done += len(batch.by_model[Order])
         if progress:
             progress(done, orders)
+    _analyze()
     return catalogue
+
+
+def _analyze() -> None:
+    """Refresh planner statistics after a bulk load (autovacuum would, but later)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (Customer, Product, Order, OrderItem, Event):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _new_catalogue(rnd: random.Random, customers: int, products: int, now: datetime) -> Catalogue:
