@@ -22,11 +22,17 @@ from orders_write.event_store import RecordedEvent
 from .projections import (
     CENTS,
     ReadTables,
-    _placed_entry,
     _status_entry,
     _time,
+    analytics_row,
+    contribution_row,
     customer_segment,
+    daily_sales_row,
+    details_row,
     favorite_category,
+    history_row,
+    sale_line_rows,
+    summary_row,
 )
 
 
@@ -238,20 +244,7 @@ def _rows(model: type[models.Model], **lookups: Any) -> Iterable[dict[str, Any]]
 
 
 def _summary_order_created(batch: _Batch, event: RecordedEvent) -> None:
-    data = event.data
-    batch.summary.add(
-        {
-            "order_id": event.stream_id,
-            "customer_id": UUID(data["customer_id"]),
-            "customer_name": data["customer_name"],
-            "customer_version": data["customer_version"],
-            "order_date": _time(data["order_date"]),
-            "total_amount": Decimal(data["total_amount"]),
-            "status": data["status"],
-            "item_count": sum(item["quantity"] for item in data["items"]),
-            "version": event.version,
-        }
-    )
+    batch.summary.add(summary_row(event))
 
 
 def _summary_status_updated(batch: _Batch, event: RecordedEvent) -> None:
@@ -262,25 +255,7 @@ def _summary_status_updated(batch: _Batch, event: RecordedEvent) -> None:
 
 
 def _details_order_created(batch: _Batch, event: RecordedEvent) -> None:
-    data = event.data
-    batch.details.add(
-        {
-            "order_id": event.stream_id,
-            "customer_id": UUID(data["customer_id"]),
-            "customer_name": data["customer_name"],
-            "customer_email": data["customer_email"],
-            "customer_version": data["customer_version"],
-            "order_date": _time(data["order_date"]),
-            "items": data["items"],
-            "shipping_address": data["shipping_address"],
-            "billing_address": data["billing_address"],
-            "payment_method": data["payment_method"],
-            "status": data["status"],
-            "status_history": [_placed_entry(event)],
-            "total_amount": Decimal(data["total_amount"]),
-            "version": event.version,
-        }
-    )
+    batch.details.add(details_row(event))
 
 
 def _details_status_updated(batch: _Batch, event: RecordedEvent) -> None:
@@ -294,31 +269,8 @@ def _details_status_updated(batch: _Batch, event: RecordedEvent) -> None:
         batch.details.touch(row)
 
 
-def _history_order_created(batch: _Batch, event: RecordedEvent) -> None:
-    batch.history.add(
-        {
-            "order_id": event.stream_id,
-            "status": event.data["status"],
-            "changed_by": event.metadata.get("actor", ""),
-            "changed_at": _time(event.data["order_date"]),
-            "reason": "",
-            "version": event.version,
-        }
-    )
-
-
-def _history_status_updated(batch: _Batch, event: RecordedEvent) -> None:
-    entry = _status_entry(event)
-    batch.history.add(
-        {
-            "order_id": event.stream_id,
-            "status": entry["status"],
-            "changed_by": entry["changed_by"],
-            "changed_at": _time(entry["changed_at"]),
-            "reason": entry["reason"],
-            "version": event.version,
-        }
-    )
+def _history_added(batch: _Batch, event: RecordedEvent) -> None:
+    batch.history.add(history_row(event))
 
 
 def _rename_customer_later(batch: _Batch, event: RecordedEvent) -> None:
@@ -327,21 +279,7 @@ def _rename_customer_later(batch: _Batch, event: RecordedEvent) -> None:
 
 
 def _analytics_customer_registered(batch: _Batch, event: RecordedEvent) -> None:
-    batch.analytics.add(
-        {
-            "customer_id": event.stream_id,
-            "customer_name": event.data["name"],
-            "customer_email": event.data["email"],
-            "total_orders": 0,
-            "total_spent": Decimal("0.00"),
-            "average_order_value": Decimal("0.00"),
-            "favorite_category": "",
-            "category_units": {},
-            "last_order_date": None,
-            "customer_segment": "new",
-            "version": event.version,
-        }
-    )
+    batch.analytics.add(analytics_row(event))
 
 
 def _analytics_customer_updated(batch: _Batch, event: RecordedEvent) -> None:
@@ -356,22 +294,9 @@ def _analytics_customer_updated(batch: _Batch, event: RecordedEvent) -> None:
 
 
 def _analytics_order_created(batch: _Batch, event: RecordedEvent) -> None:
-    data = event.data
-    units = Counter()
-    for item in data["items"]:
-        units[item["category"]] += item["quantity"]
-    customer_id, total = UUID(data["customer_id"]), Decimal(data["total_amount"])
-    order_date = _time(data["order_date"])
-    batch.contributions.add(
-        {
-            "order_id": event.stream_id,
-            "customer_id": customer_id,
-            "order_date": order_date,
-            "total_amount": total,
-            "category_units": dict(units),
-            "counted": True,
-        }
-    )
+    contribution = batch.contributions.add(contribution_row(event))
+    customer_id, total = contribution["customer_id"], contribution["total_amount"]
+    order_date, units = contribution["order_date"], Counter(contribution["category_units"])
     row = batch.analytics.get(customer_id)
     row["total_orders"] += 1
     row["total_spent"] += total
@@ -407,37 +332,15 @@ def _derive_analytics(batch: _Batch, row: dict[str, Any]) -> None:
 
 
 def _sales_order_created(batch: _Batch, event: RecordedEvent) -> None:
-    sale_date = _time(event.data["order_date"]).date()
-    for item in event.data["items"]:
-        product_id, revenue = UUID(item["product_id"]), Decimal(item["line_total"])
-        batch.sale_lines.add(
-            {
-                "order_id": event.stream_id,
-                "product_id": product_id,
-                "sale_date": sale_date,
-                "quantity": item["quantity"],
-                "revenue": revenue,
-                "counted": True,
-            }
-        )
-        row = batch.sales.get(product_id, sale_date)
+    for item, line in zip(event.data["items"], sale_line_rows(event), strict=True):
+        batch.sale_lines.add(line)
+        row = batch.sales.get(line["product_id"], line["sale_date"])
         if row is None:
-            batch.sales.add(
-                {
-                    "product_id": product_id,
-                    "product_name": item["product_name"],
-                    "category": item["category"],
-                    "sale_date": sale_date,
-                    "total_quantity": item["quantity"],
-                    "total_orders": 1,
-                    "total_revenue": revenue,
-                    "version": item["product_version"],
-                }
-            )
+            batch.sales.add(daily_sales_row(item, line))
         else:
-            row["total_quantity"] += item["quantity"]
+            row["total_quantity"] += line["quantity"]
             row["total_orders"] += 1
-            row["total_revenue"] += revenue
+            row["total_revenue"] += line["revenue"]
             batch.sales.touch(row)
 
 
@@ -466,8 +369,8 @@ RULES = {
     ("OrderCreated", "order_details"): _details_order_created,
     ("OrderStatusUpdated", "order_details"): _details_status_updated,
     ("CustomerUpdated", "order_details"): _rename_customer_later,
-    ("OrderCreated", "order_status_history"): _history_order_created,
-    ("OrderStatusUpdated", "order_status_history"): _history_status_updated,
+    ("OrderCreated", "order_status_history"): _history_added,
+    ("OrderStatusUpdated", "order_status_history"): _history_added,
     ("CustomerRegistered", "customer_analytics"): _analytics_customer_registered,
     ("CustomerUpdated", "customer_analytics"): _analytics_customer_updated,
     ("OrderCreated", "customer_analytics"): _analytics_order_created,

@@ -48,24 +48,121 @@ LIVE = ReadTables()
 Handler = Callable[[RecordedEvent, ReadTables], None]
 
 
+# -- new rows: what an event puts in each table (the batch replay builds the same) ------
+
+
+def summary_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return the order_summary_view row an OrderCreated starts."""
+    data = event.data
+    return {
+        "order_id": event.stream_id,
+        "customer_id": UUID(data["customer_id"]),
+        "customer_name": data["customer_name"],
+        "customer_version": data["customer_version"],
+        "order_date": _time(data["order_date"]),
+        "total_amount": Decimal(data["total_amount"]),
+        "status": data["status"],
+        "item_count": sum(item["quantity"] for item in data["items"]),
+        "version": event.version,
+    }
+
+
+def details_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return the order_details_view row an OrderCreated starts."""
+    data = event.data
+    return {
+        "order_id": event.stream_id,
+        "customer_id": UUID(data["customer_id"]),
+        "customer_name": data["customer_name"],
+        "customer_email": data["customer_email"],
+        "customer_version": data["customer_version"],
+        "order_date": _time(data["order_date"]),
+        "items": data["items"],
+        "shipping_address": data["shipping_address"],
+        "billing_address": data["billing_address"],
+        "payment_method": data["payment_method"],
+        "status": data["status"],
+        "status_history": [_placed_entry(event)],
+        "total_amount": Decimal(data["total_amount"]),
+        "version": event.version,
+    }
+
+
+def history_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return the order_status_history row of an OrderCreated or OrderStatusUpdated."""
+    created = event.event_type == "OrderCreated"
+    entry = _placed_entry(event) if created else _status_entry(event)
+    return {**entry, "order_id": event.stream_id, "changed_at": _time(entry["changed_at"])}
+
+
+def analytics_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return the customer_analytics_view row a CustomerRegistered starts."""
+    return {
+        "customer_id": event.stream_id,
+        "customer_name": event.data["name"],
+        "customer_email": event.data["email"],
+        "total_orders": 0,
+        "total_spent": Decimal("0.00"),
+        "average_order_value": Decimal("0.00"),
+        "favorite_category": "",
+        "category_units": {},
+        "last_order_date": None,
+        "customer_segment": "new",
+        "version": event.version,
+    }
+
+
+def contribution_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return what an OrderCreated adds to its customer's analytics."""
+    data = event.data
+    units: Counter[str] = Counter()
+    for item in data["items"]:
+        units[item["category"]] += item["quantity"]
+    return {
+        "order_id": event.stream_id,
+        "customer_id": UUID(data["customer_id"]),
+        "order_date": _time(data["order_date"]),
+        "total_amount": Decimal(data["total_amount"]),
+        "category_units": dict(units),
+        "counted": True,
+    }
+
+
+def sale_line_rows(event: RecordedEvent) -> list[dict[str, Any]]:
+    """Return what each line of an OrderCreated adds to its product's daily sales."""
+    sale_date = _time(event.data["order_date"]).date()
+    return [
+        {
+            "order_id": event.stream_id,
+            "product_id": UUID(item["product_id"]),
+            "sale_date": sale_date,
+            "quantity": item["quantity"],
+            "revenue": Decimal(item["line_total"]),
+            "counted": True,
+        }
+        for item in event.data["items"]
+    ]
+
+
+def daily_sales_row(item: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+    """Return the product_sales_summary row a product's first sale of a day starts."""
+    return {
+        "product_id": line["product_id"],
+        "product_name": item["product_name"],
+        "category": item["category"],
+        "sale_date": line["sale_date"],
+        "total_quantity": line["quantity"],
+        "total_orders": 1,
+        "total_revenue": line["revenue"],
+        "version": item["product_version"],
+    }
+
+
 # -- order_summary -----------------------------------------------------------------------
 
 
 def add_order_to_summary(event: RecordedEvent, tables: ReadTables) -> None:
-    data = event.data
-    insert_once(
-        tables.summary,
-        order_id=event.stream_id,
-        customer_id=UUID(data["customer_id"]),
-        customer_name=data["customer_name"],
-        customer_version=data["customer_version"],
-        order_date=_time(data["order_date"]),
-        total_amount=Decimal(data["total_amount"]),
-        status=data["status"],
-        item_count=sum(item["quantity"] for item in data["items"]),
-        version=event.version,
-        projected_at=timezone.now(),
-    )
+    insert_once(tables.summary, **summary_row(event), projected_at=timezone.now())
 
 
 def change_status_in_summary(event: RecordedEvent, tables: ReadTables) -> None:
@@ -88,25 +185,7 @@ def rename_customer_in_summary(event: RecordedEvent, tables: ReadTables) -> None
 
 
 def add_order_to_details(event: RecordedEvent, tables: ReadTables) -> None:
-    data = event.data
-    insert_once(
-        tables.details,
-        order_id=event.stream_id,
-        customer_id=UUID(data["customer_id"]),
-        customer_name=data["customer_name"],
-        customer_email=data["customer_email"],
-        customer_version=data["customer_version"],
-        order_date=_time(data["order_date"]),
-        items=data["items"],
-        shipping_address=data["shipping_address"],
-        billing_address=data["billing_address"],
-        payment_method=data["payment_method"],
-        status=data["status"],
-        status_history=[_placed_entry(event)],
-        total_amount=Decimal(data["total_amount"]),
-        version=event.version,
-        projected_at=timezone.now(),
-    )
+    insert_once(tables.details, **details_row(event), projected_at=timezone.now())
 
 
 def add_status_change_to_details(event: RecordedEvent, tables: ReadTables) -> None:
@@ -140,52 +219,15 @@ def rename_customer_in_details(event: RecordedEvent, tables: ReadTables) -> None
 # -- order_status_history ----------------------------------------------------------------
 
 
-def record_order_placed_in_history(event: RecordedEvent, tables: ReadTables) -> None:
-    insert_once(
-        tables.history,
-        order_id=event.stream_id,
-        status=event.data["status"],
-        changed_by=event.metadata.get("actor", ""),
-        changed_at=_time(event.data["order_date"]),
-        reason="",
-        version=event.version,
-        projected_at=timezone.now(),
-    )
-
-
-def record_status_change_in_history(event: RecordedEvent, tables: ReadTables) -> None:
-    entry = _status_entry(event)
-    insert_once(
-        tables.history,
-        order_id=event.stream_id,
-        status=entry["status"],
-        changed_by=entry["changed_by"],
-        changed_at=_time(entry["changed_at"]),
-        reason=entry["reason"],
-        version=event.version,
-        projected_at=timezone.now(),
-    )
+def record_status_in_history(event: RecordedEvent, tables: ReadTables) -> None:
+    insert_once(tables.history, **history_row(event), projected_at=timezone.now())
 
 
 # -- customer_analytics ------------------------------------------------------------------
 
 
 def add_customer_to_analytics(event: RecordedEvent, tables: ReadTables) -> None:
-    insert_once(
-        tables.analytics,
-        customer_id=event.stream_id,
-        customer_name=event.data["name"],
-        customer_email=event.data["email"],
-        total_orders=0,
-        total_spent=Decimal("0.00"),
-        average_order_value=Decimal("0.00"),
-        favorite_category="",
-        category_units={},
-        last_order_date=None,
-        customer_segment="new",
-        version=event.version,
-        projected_at=timezone.now(),
-    )
+    insert_once(tables.analytics, **analytics_row(event), projected_at=timezone.now())
 
 
 def update_customer_in_analytics(event: RecordedEvent, tables: ReadTables) -> None:
@@ -198,26 +240,15 @@ def update_customer_in_analytics(event: RecordedEvent, tables: ReadTables) -> No
 
 
 def count_order_in_analytics(event: RecordedEvent, tables: ReadTables) -> None:
-    data = event.data
-    units = Counter()
-    for item in data["items"]:
-        units[item["category"]] += item["quantity"]
-    counted = insert_once(
-        tables.contributions,
-        order_id=event.stream_id,
-        customer_id=UUID(data["customer_id"]),
-        order_date=_time(data["order_date"]),
-        total_amount=Decimal(data["total_amount"]),
-        category_units=dict(units),
-        counted=True,
-    )
-    if counted:
-        analytics = _locked_analytics(tables, UUID(data["customer_id"]))
+    contribution = contribution_row(event)
+    if insert_once(tables.contributions, **contribution):
+        analytics = _locked_analytics(tables, contribution["customer_id"])
         analytics.total_orders += 1
-        analytics.total_spent += Decimal(data["total_amount"])
-        analytics.category_units = dict(units + Counter(analytics.category_units))
-        order_date = _time(data["order_date"])
-        analytics.last_order_date = max(filter(None, [analytics.last_order_date, order_date]))
+        analytics.total_spent += contribution["total_amount"]
+        units = Counter(contribution["category_units"]) + Counter(analytics.category_units)
+        analytics.category_units = dict(units)
+        dates = [analytics.last_order_date, contribution["order_date"]]
+        analytics.last_order_date = max(filter(None, dates))
         _save_analytics(analytics)
 
 
@@ -270,42 +301,22 @@ def customer_segment(counted_orders: int, total_spent: Decimal) -> str:
 
 
 def count_order_in_sales(event: RecordedEvent, tables: ReadTables) -> None:
-    sale_date = _time(event.data["order_date"]).date()
-    for item in event.data["items"]:
-        line_counted = insert_once(
-            tables.sale_lines,
-            order_id=event.stream_id,
-            product_id=UUID(item["product_id"]),
-            sale_date=sale_date,
-            quantity=item["quantity"],
-            revenue=Decimal(item["line_total"]),
-            counted=True,
-        )
-        if line_counted:
-            _add_to_daily_sales(tables, item, sale_date)
+    for item, line in zip(event.data["items"], sale_line_rows(event), strict=True):
+        if insert_once(tables.sale_lines, **line):
+            _add_to_daily_sales(tables, item, line)
     forget_popular_products()
 
 
-def _add_to_daily_sales(tables: ReadTables, item: dict[str, Any], sale_date: Any) -> None:
-    day = tables.sales.objects.filter(product_id=item["product_id"], sale_date=sale_date)
+def _add_to_daily_sales(tables: ReadTables, item: dict[str, Any], line: dict[str, Any]) -> None:
+    day = tables.sales.objects.filter(product_id=line["product_id"], sale_date=line["sale_date"])
     added = day.update(
-        total_quantity=F("total_quantity") + item["quantity"],
+        total_quantity=F("total_quantity") + line["quantity"],
         total_orders=F("total_orders") + 1,
-        total_revenue=F("total_revenue") + Decimal(item["line_total"]),
+        total_revenue=F("total_revenue") + line["revenue"],
         projected_at=timezone.now(),
     )
     if not added:
-        tables.sales.objects.create(
-            product_id=item["product_id"],
-            product_name=item["product_name"],
-            category=item["category"],
-            sale_date=sale_date,
-            total_quantity=item["quantity"],
-            total_orders=1,
-            total_revenue=Decimal(item["line_total"]),
-            version=item["product_version"],
-            projected_at=timezone.now(),
-        )
+        tables.sales.objects.create(**daily_sales_row(item, line), projected_at=timezone.now())
 
 
 def take_cancelled_order_out_of_sales(event: RecordedEvent, tables: ReadTables) -> None:
@@ -389,8 +400,8 @@ HANDLERS: list[tuple[str, str, Handler]] = [
     ("OrderCreated", "order_details", add_order_to_details),
     ("OrderStatusUpdated", "order_details", add_status_change_to_details),
     ("CustomerUpdated", "order_details", rename_customer_in_details),
-    ("OrderCreated", "order_status_history", record_order_placed_in_history),
-    ("OrderStatusUpdated", "order_status_history", record_status_change_in_history),
+    ("OrderCreated", "order_status_history", record_status_in_history),
+    ("OrderStatusUpdated", "order_status_history", record_status_in_history),
     ("CustomerRegistered", "customer_analytics", add_customer_to_analytics),
     ("CustomerUpdated", "customer_analytics", update_customer_in_analytics),
     ("OrderCreated", "customer_analytics", count_order_in_analytics),
