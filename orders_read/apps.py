@@ -7,13 +7,13 @@ class OrdersReadConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Connect each event's signal to the receivers `projections.HANDLERS` lists for it."""
+        """Connect each event's signal to the projections whose handler tables name it."""
         from orders_write.signals import SIGNAL_FOR_EVENT_TYPE
 
-        from .projections import HANDLERS
+        from .projections import event_types
         from .projector import inline_receiver
 
-        for event_type in dict.fromkeys(event_type for event_type, _, _ in HANDLERS):
+        for event_type in event_types():
             SIGNAL_FOR_EVENT_TYPE[event_type].connect(
                 inline_receiver(event_type),
                 weak=False,

@@ -20,53 +20,49 @@ from orders_write.event_store import RecordedEvent
 from orders_write.models import Event
 
 from .models import ProjectionFailure, ProjectionState
-from .projections import HANDLERS, LIVE, TABLES, Handler, ReadTables
+from .projections import BY_NAME, fed_by
+from .projections.backends import project_live
+from .projections.rows import Projection
 
 logger = logging.getLogger(__name__)
 
-PROJECTION_NAMES: tuple[str, ...] = tuple(TABLES)
 NO_HORIZON = 2**63 - 1
-
-
-def handlers_of(projection: str) -> dict[str, Handler]:
-    """Return the projection's receivers by event type."""
-    return {event_type: h for event_type, name, h in HANDLERS if name == projection}
 
 
 def inline_receiver(event_type: str) -> Callable[..., None]:
     """Return the receiver that applies an event to every projection it feeds.
 
-    All of them run in one savepoint; if one fails, each is applied again in a savepoint
-    of its own, so the failure is recorded for that projection alone and never fails the
-    command. Stalled projections are left to catch-up, which applies events in order.
+    All of them run in one savepoint, their rows read and written together; if that fails,
+    each is applied again in a savepoint of its own, so the failure is recorded for that
+    projection alone and never fails the command. Stalled projections are left to catch-up,
+    which applies events in order.
     """
-    handlers = [(projection, h) for t, projection, h in HANDLERS if t == event_type]
+    projections = fed_by(event_type)
 
     def receive(sender: object, event: RecordedEvent, **kwargs: object) -> None:
         stalled = stalled_projections()
-        current = [(projection, h) for projection, h in handlers if projection not in stalled]
+        current = [p for p in projections if p.name not in stalled]
         try:
             with transaction.atomic():
-                for _, handler in current:
-                    handler(event, LIVE)
+                project_live([event], current)
         except Exception:
-            for projection, handler in current:
-                apply_isolated(projection, handler, event, LIVE)
+            for projection in current:
+                apply_isolated(projection, event)
 
     receive.__name__ = receive.__qualname__ = f"project_{event_type}"
     return receive
 
 
 def apply_isolated(
-    projection: str, handler: Handler, event: RecordedEvent, tables: ReadTables
+    projection: Projection, event: RecordedEvent, skipped: set[int] = frozenset()
 ) -> bool:
     """Apply one event in a savepoint; on failure record it and tell the caller."""
     try:
         with transaction.atomic():
-            handler(event, tables)
+            project_live([event], [projection], {projection.name: skipped})
     except Exception as error:
-        logger.exception("Projection %s failed on event #%s", projection, event.position)
-        record_failure(projection, event, error)
+        logger.exception("Projection %s failed on event #%s", projection.name, event.position)
+        record_failure(projection.name, event, error)
         return False
     return True
 
@@ -184,18 +180,38 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
 
 
 def _apply_batch(
-    projection: str, state: ProjectionState, batch: list[RecordedEvent], result: CatchUpResult
+    name: str, state: ProjectionState, batch: list[RecordedEvent], result: CatchUpResult
 ) -> int | None:
-    handlers = handlers_of(projection)
-    skipped = skipped_positions(projection)
-    for event in batch:
-        handler = None if event.position in skipped else handlers.get(event.event_type)
-        if handler is not None and not apply_isolated(projection, handler, event, LIVE):
-            return event.position
-        state.transaction_id, state.position = event.transaction_id, event.position
-        state.last_advanced_at = timezone.now()
-        result.applied += 1
+    """Apply a batch together; if it fails, apply its events one by one up to the failure."""
+    projection, skipped = BY_NAME[name], skipped_positions(name)
+    try:
+        with transaction.atomic():
+            project_live(batch, [projection], {name: skipped})
+    except Exception:
+        return _apply_one_by_one(projection, state, batch, result, skipped)
+    if batch:
+        _advance(state, batch[-1], result, len(batch))
     return None
+
+
+def _apply_one_by_one(
+    projection: Projection,
+    state: ProjectionState,
+    batch: list[RecordedEvent],
+    result: CatchUpResult,
+    skipped: set[int],
+) -> int | None:
+    for event in batch:
+        if not apply_isolated(projection, event, skipped):
+            return event.position
+        _advance(state, event, result, 1)
+    return None
+
+
+def _advance(state: ProjectionState, event: RecordedEvent, result: CatchUpResult, n: int) -> None:
+    state.transaction_id, state.position = event.transaction_id, event.position
+    state.last_advanced_at = timezone.now()
+    result.applied += n
 
 
 def _resolve_open_failures(projection: str) -> None:

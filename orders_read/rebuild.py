@@ -3,16 +3,17 @@ verify live tables against a fresh replay."""
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps.registry import Apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .batch_replay import BatchReplay
 from .cache import forget_popular_products
-from .projections import LIVE, TABLES, ReadTables, models_of
+from .projections import BY_NAME, NAMES
+from .projections.backends import project_bulk
+from .projections.rows import Table
 from .projector import (
     catch_up,
     events_after,
@@ -58,26 +59,32 @@ class Scratch:
     projections: list[str]
     suffix: str
     token: str = field(default_factory=lambda: secrets.token_hex(3))
-    tables: ReadTables = LIVE
+    tables: dict[Table, type[models.Model]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        replacements = {
-            name: shadow_model(model, f"{model._meta.db_table}__{self.suffix}", self.token)
-            for projection in self.projections
-            for name, model in zip(TABLES[projection], models_of(projection), strict=True)
+        self.tables = {
+            table: shadow_model(
+                table.model, f"{table.model._meta.db_table}__{self.suffix}", self.token
+            )
+            for name in self.projections
+            for table in BY_NAME[name].tables
         }
-        self.tables = replace(LIVE, **replacements)
 
-    def models(self) -> Iterator[tuple[type[models.Model], type[models.Model]]]:
+    def pairs(self) -> Iterator[tuple[type[models.Model], type[models.Model]]]:
         """Yield (live model, scratch model) pairs."""
-        for projection in self.projections:
-            yield from zip(models_of(projection), models_of(projection, self.tables), strict=True)
+        for table, scratch in self.tables.items():
+            yield table.model, scratch
+
+    def pairs_of(self, projection: str) -> Iterator[tuple[type[models.Model], type[models.Model]]]:
+        """Yield (live model, scratch model) pairs of one projection's tables."""
+        for table in BY_NAME[projection].tables:
+            yield table.model, self.tables[table]
 
     def create(self) -> None:
         """Create the scratch tables, dropping leftovers of an interrupted run first."""
         existing = set(connection.introspection.table_names())
         with connection.cursor() as cursor:
-            for _, scratch in self.models():
+            for _, scratch in self.pairs():
                 if scratch._meta.db_table in existing:
                     cursor.execute(f"DROP TABLE {_quoted(scratch)}")
                 for statement in _create_table_sql(scratch):
@@ -86,19 +93,19 @@ class Scratch:
     def drop(self) -> None:
         """Drop the scratch tables."""
         with connection.cursor() as cursor:
-            for _, scratch in self.models():
+            for _, scratch in self.pairs():
                 cursor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
 
     def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
         """Replay every settled event into the scratch tables; return the last key applied."""
         skipped = {p: skipped_positions(p) for p in self.projections}
-        replay = BatchReplay(self.tables, self.projections, skipped)
+        projections = [BY_NAME[name] for name in self.projections]
         key = (0, 0)
         total = _settled_event_count()
         done = 0
         while batch := events_after(*key, below=horizon(), limit=batch_size):
             with transaction.atomic():
-                replay.apply(batch)
+                project_bulk(batch, projections, self.tables, skipped)
             key = (batch[-1].transaction_id, batch[-1].position)
             done += len(batch)
             if progress:
@@ -110,7 +117,7 @@ class Scratch:
         """Give the planner statistics for the new tables before readers get them."""
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                for _, scratch in self.models():
+                for _, scratch in self.pairs():
                     cursor.execute(f"ANALYZE {_quoted(scratch)}")
 
 
@@ -167,7 +174,7 @@ def _swap_in(scratch: Scratch, last_key: tuple[int, int]) -> None:
             state.last_advanced_at = timezone.now()
             state.save()
         with connection.cursor() as cursor:
-            for live, new in scratch.models():
+            for live, new in scratch.pairs():
                 retired = connection.ops.quote_name(f"{live._meta.db_table}__retired")
                 cursor.execute(f"ALTER TABLE {_quoted(live)} RENAME TO {retired}")
                 cursor.execute(f"ALTER TABLE {_quoted(new)} RENAME TO {_quoted(live)}")
@@ -192,9 +199,7 @@ def verify(projections: list[str], *, batch_size: int = 2000) -> list[Difference
         return [
             difference
             for projection in projections
-            for live, new in zip(
-                models_of(projection), models_of(projection, scratch.tables), strict=True
-            )
+            for live, new in scratch.pairs_of(projection)
             for difference in _compare(projection, live, new)
         ]
     finally:
@@ -232,9 +237,7 @@ def _compare(
 
 def projection_names(names: list[str] | None) -> list[str]:
     """Return the named projections (all when none), refusing unknown names."""
-    unknown = sorted(set(names or []) - set(TABLES))
+    unknown = sorted(set(names or []) - set(NAMES))
     if unknown:
-        raise ValueError(
-            f"Unknown projection(s): {', '.join(unknown)}. Known: {', '.join(TABLES)}."
-        )
-    return list(names or TABLES)
+        raise ValueError(f"Unknown projection(s): {', '.join(unknown)}. Known: {', '.join(NAMES)}.")
+    return list(names or NAMES)

@@ -9,7 +9,7 @@ from django.db.models import Max, Q
 from orders_write.models import Event
 
 from .models import ProjectionFailure, ProjectionState
-from .projector import PROJECTION_NAMES
+from .projections import NAMES
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def projection_statuses() -> list[ProjectionStatus]:
     """
     head = Event.objects.aggregate(head=Max("position"), at=Max("recorded_at"))
     states = {state.name: state for state in ProjectionState.objects.all()}
-    return [_status(name, states.get(name), head) for name in PROJECTION_NAMES]
+    return [_status(name, states.get(name), head) for name in NAMES]
 
 
 def _status(name: str, state: ProjectionState | None, head: dict[str, Any]) -> ProjectionStatus:

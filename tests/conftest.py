@@ -147,9 +147,9 @@ def _empty_read_tables_after_transactional_tests(request):
         return
     request.getfixturevalue("transactional_db")
     yield
-    from orders_read.projections import TABLES, models_of
+    from orders_read.projections import NAMES, models_of
 
-    for projection in TABLES:
+    for projection in NAMES:
         for model in models_of(projection):
             model.objects.all().delete()
 

@@ -34,7 +34,7 @@ from orders_read.models import (
     ProjectionFailure,
     ProjectionState,
 )
-from orders_read.projections import TABLES, models_of
+from orders_read.projections import NAMES, models_of
 from orders_read.projector import catch_up
 from orders_read.rebuild import verify
 from orders_write import services
@@ -259,7 +259,7 @@ class World:
 
 
 def read_models() -> list[type[Model]]:
-    return [model for projection in TABLES for model in models_of(projection)]
+    return [model for projection in NAMES for model in models_of(projection)]
 
 
 def table(model: type[Model]) -> str:
@@ -568,7 +568,7 @@ class CatchUp:
     projection: str | None  # None: every projection
 
     def run(self, world: World) -> None:
-        for projection in [self.projection] if self.projection else list(TABLES):
+        for projection in [self.projection] if self.projection else list(NAMES):
             was_stalled = is_stalled(projection)
             result = catch_up(projection)
             STATS["catch-ups"] += 1
@@ -633,7 +633,7 @@ STEP_WEIGHTS = [
     (move_orders, 5),
     (resend_orders, 1),
     (st.builds(BreakProjection, breakable), 1),
-    (st.builds(CatchUp, st.none() | st.sampled_from(list(TABLES))), 1),
+    (st.builds(CatchUp, st.none() | st.sampled_from(list(NAMES))), 1),
     (st.builds(RepairProjection, breakable), 1),
     (new_customers, 1),
     (edit_customers, 1),
@@ -706,7 +706,7 @@ def settle(world: World) -> None:
     """Repair every broken projection and catch every projection up."""
     for projection in sorted(world.broken):
         RepairProjection(projection).run(world)
-    for projection in TABLES:
+    for projection in NAMES:
         assert catch_up(projection).failed_at is None, projection
     assert not ProjectionState.objects.filter(stalled=True).exists()
     assert not ProjectionFailure.objects.filter(resolution="").exists()
@@ -802,7 +802,7 @@ def run_sequence(opening: list, sequence: list) -> None:
         for projection in set(world.broken):
             rename_column(projection, break_it=False)
     assert_write_model_is_what_was_accepted(world)
-    assert verify(list(TABLES)) == []
+    assert verify(list(NAMES)) == []
     assert_order_rows_show_current_facts(world)
     assert_customer_analytics_follow_the_rules(world)
     assert_product_sales_follow_the_rules(world)

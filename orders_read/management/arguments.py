@@ -2,14 +2,14 @@
 
 from django.core.management.base import CommandError, CommandParser
 
-from orders_read.projections import TABLES
+from orders_read.projections import NAMES
 from orders_read.rebuild import projection_names
 
 
 def add_projection_names(parser: CommandParser) -> None:
     """Accept projection names as positional arguments (none means all)."""
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"Projections (default: all): {', '.join(TABLES)}."
+        "names", nargs="*", metavar="NAME", help=f"Projections (default: all): {', '.join(NAMES)}."
     )
 
 

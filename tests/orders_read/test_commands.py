@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailure
-from orders_read.projections import TABLES, models_of
+from orders_read.projections import NAMES, models_of
 from orders_read.rebuild import table_rows
 from orders_read.status import projection_statuses
 from orders_write.models import Customer, Event, Order, Product
@@ -69,7 +69,7 @@ def head() -> int:
 
 
 def live_rows() -> dict:
-    return {p: [table_rows(m) for m in models_of(p)] for p in TABLES}
+    return {p: [table_rows(m) for m in models_of(p)] for p in NAMES}
 
 
 def state_of(name: str) -> str:
@@ -115,7 +115,7 @@ def test_projection_status_prints_one_current_line_per_projection_at_the_head():
     out, err = run("projection_status")
 
     table = status_table(out)
-    assert sorted(table) == sorted(TABLES)
+    assert sorted(table) == sorted(NAMES)
     for state, position, lag, *_ in table.values():
         assert (state, int(position), int(lag)) == ("current", head(), 0)
     assert err == ""
@@ -127,7 +127,7 @@ def test_projection_status_shows_a_stalled_projection_with_its_lag_and_last_erro
     out, _ = run("projection_status")
 
     table = status_table(out)
-    assert len(out.splitlines()) == 1 + len(TABLES)
+    assert len(out.splitlines()) == 1 + len(NAMES)
     state, _position, lag, _advanced, error = table["customer_analytics"]
     assert state == "stalled" and int(lag) >= 1
     assert "total_orders" in error
@@ -156,7 +156,7 @@ def test_projection_status_keeps_a_multi_line_error_on_its_projection_line():
     out, _ = run("projection_status")
 
     # PostgreSQL's messages run over several lines ("...does not exist\nLINE 1: ...").
-    assert len(out.splitlines()) == 1 + len(TABLES)
+    assert len(out.splitlines()) == 1 + len(NAMES)
     assert "version" in status_table(out)["customer_analytics"][4]
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from orders_read.models import CustomerAnalytics, ProjectionFailure
-from orders_read.projections import TABLES
+from orders_read.projections import NAMES
 from orders_read.status import projection_statuses
 from orders_write.models import Event
 from tests.conftest import make_order
@@ -140,8 +140,8 @@ def test_projection_status_page_lists_every_projection_and_shows_a_stalled_one(
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert all(f"<td>{name}</td>" in page for name in TABLES)
-    assert page.count("<td>current</td>") == len(TABLES) - 1
+    assert all(f"<td>{name}</td>" in page for name in NAMES)
+    assert page.count("<td>current</td>") == len(NAMES) - 1
     assert ">stalled<" in page
     assert "total_orders" in page
     assert "lag" in page
@@ -152,7 +152,7 @@ def test_projection_status_api_describes_each_projection(admin_client, failure):
 
     assert response.status_code == 200
     statuses = {status["name"]: status for status in response.json()}
-    assert sorted(statuses) == sorted(TABLES)
+    assert sorted(statuses) == sorted(NAMES)
     for status in statuses.values():
         expected = {"name", "position", "lag", "state", "last_error", "open_failures"}
         assert expected <= set(status)

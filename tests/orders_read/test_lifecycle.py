@@ -14,7 +14,7 @@ from orders_read.models import (
     ProjectionFailure,
     ProjectionState,
 )
-from orders_read.projections import TABLES, models_of
+from orders_read.projections import NAMES, models_of
 from orders_read.projector import catch_up, skip_failure
 from orders_read.rebuild import rebuild, table_rows, verify
 from orders_read.status import projection_statuses
@@ -69,7 +69,7 @@ def test_failing_receiver_never_fails_the_command_and_catch_up_repairs_it():
     assert (result.failed_at, status_of("customer_analytics").state) == (None, "current")
     assert CustomerAnalytics.objects.get(customer_id=ann.id).total_orders == 1
     assert ProjectionFailure.objects.get().resolution == "retried"
-    assert verify(list(TABLES)) == []
+    assert verify(list(NAMES)) == []
 
 
 def test_stalled_projection_does_not_apply_later_events_of_the_stream_out_of_order():
@@ -158,7 +158,7 @@ def test_catch_up_applies_an_event_that_commits_after_a_later_one():
 
 
 def live_rows() -> dict:
-    return {p: [table_rows(m) for m in models_of(p)] for p in TABLES}
+    return {p: [table_rows(m) for m in models_of(p)] for p in NAMES}
 
 
 def place_some_orders(count: int = 6) -> None:
@@ -174,7 +174,7 @@ def test_rebuild_gives_exactly_the_live_rows():
     place_some_orders()
     before = live_rows()
 
-    rebuild(list(TABLES), batch_size=7)
+    rebuild(list(NAMES), batch_size=7)
 
     assert live_rows() == before
     assert all(s.state == "current" for s in projection_statuses())
@@ -188,11 +188,11 @@ def test_interrupted_rebuild_leaves_the_old_tables_serving():
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        rebuild(list(TABLES), batch_size=5, progress=interrupt)
+        rebuild(list(NAMES), batch_size=5, progress=interrupt)
 
     assert live_rows() == before
     assert not [t for t in connection.introspection.table_names() if t.endswith("__rebuild")]
-    rebuild(list(TABLES))
+    rebuild(list(NAMES))
     assert live_rows() == before
 
 
@@ -205,11 +205,11 @@ def test_commands_accepted_during_a_rebuild_are_kept():
         if not placed:
             placed.append(make_order(customer, [(product, 3)]))
 
-    rebuild(list(TABLES), batch_size=5, progress=place_order_meanwhile)
+    rebuild(list(NAMES), batch_size=5, progress=place_order_meanwhile)
 
     assert OrderSummary.objects.filter(order_id=placed[0].id).exists()
     assert CustomerAnalytics.objects.get(customer_id=customer.id).total_orders == 1
-    assert verify(list(TABLES)) == []
+    assert verify(list(NAMES)) == []
 
 
 def test_verify_projections_reports_a_corrupted_row_and_exits_1():
@@ -237,7 +237,7 @@ def test_verify_projections_passes_on_equal_tables():
 def test_rebuilt_tables_keep_their_indexes():
     place_some_orders(2)
 
-    rebuild(list(TABLES))
+    rebuild(list(NAMES))
 
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, "order_summary_view")

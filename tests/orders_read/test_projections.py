@@ -13,7 +13,8 @@ from orders_read.models import (
     OrderSummary,
     ProductSales,
 )
-from orders_read.projections import HANDLERS, LIVE, TABLES, models_of
+from orders_read.projections import NAMES, PROJECTIONS, models_of
+from orders_read.projections.backends import project_live
 from orders_read.rebuild import rebuild, table_rows, verify
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateCustomer, UpdateProduct
@@ -36,7 +37,7 @@ def analytics_of(customer) -> CustomerAnalytics:
 
 
 def all_rows() -> dict:
-    return {p: [table_rows(m) for m in models_of(p)] for p in TABLES}
+    return {p: [table_rows(m) for m in models_of(p)] for p in NAMES}
 
 
 def test_placing_an_order_fills_every_read_table():
@@ -213,11 +214,10 @@ def test_delivering_every_event_twice_changes_nothing():
     services.update_product(UpdateProduct(product_id=pen.id, name="Renamed pen"))
     before = all_rows()
 
-    for row in Event.objects.order_by("position"):
-        event = RecordedEvent.from_row(row)
-        for event_type, _, handler in HANDLERS:
-            if event_type == event.event_type:
-                handler(event, LIVE)
+    events = [RecordedEvent.from_row(row) for row in Event.objects.order_by("position")]
+    for event in events:
+        project_live([event], list(PROJECTIONS))
+    project_live(events, list(PROJECTIONS))
 
     assert all_rows() == before
 
@@ -261,7 +261,7 @@ def test_replaying_the_whole_store_gives_the_live_rows():
     run_random_commands(random.Random(7), 250)
     live = all_rows()
 
-    assert verify(list(TABLES)) == []
-    rebuild(list(TABLES))
+    assert verify(list(NAMES)) == []
+    rebuild(list(NAMES))
 
     assert all_rows() == live

@@ -1,0 +1,38 @@
+"""The projections: one module per read model, each with its tables, its handler table and
+its rules; this registry is the one list of them that everything else iterates."""
+
+from django.db.models import Model
+
+from . import (
+    customer_analytics,
+    order_details,
+    order_status_history,
+    order_summary,
+    product_sales,
+)
+from .rows import Projection
+
+PROJECTIONS: tuple[Projection, ...] = (
+    order_summary.PROJECTION,
+    order_details.PROJECTION,
+    order_status_history.PROJECTION,
+    customer_analytics.PROJECTION,
+    product_sales.PROJECTION,
+)
+BY_NAME: dict[str, Projection] = {projection.name: projection for projection in PROJECTIONS}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+def fed_by(event_type: str) -> list[Projection]:
+    """Return the projections with a rule for `event_type`."""
+    return [projection for projection in PROJECTIONS if event_type in projection.rules]
+
+
+def event_types() -> list[str]:
+    """Return every event type some projection has a rule for."""
+    return list(dict.fromkeys(t for projection in PROJECTIONS for t in projection.rules))
+
+
+def models_of(name: str) -> list[type[Model]]:
+    """Return the models of the tables the named projection owns."""
+    return [table.model for table in BY_NAME[name].tables]

@@ -1,0 +1,165 @@
+"""customer_analytics_view: one row per customer with totals over their counted orders, and
+the ledger of what each order added (customer_analytics_orders), so that cancelling an order
+takes its amounts out exactly once."""
+
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from orders_write.event_store import RecordedEvent
+
+from ..models import CustomerAnalytics, CustomerOrderContribution
+from .rows import Need, Projection, Row, RowStore, Table, group, key
+from .values import moment
+
+CENTS = Decimal("0.01")
+VIP_SPENDING = Decimal("1000.00")
+
+ANALYTICS = Table(CustomerAnalytics, key=("customer_id",))
+CONTRIBUTIONS = Table(CustomerOrderContribution, key=("order_id",), group_by="customer_id")
+
+
+def analytics_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return the row a CustomerRegistered starts."""
+    return {
+        "customer_id": event.stream_id,
+        "customer_name": event.data["name"],
+        "customer_email": event.data["email"],
+        "total_orders": 0,
+        "total_spent": Decimal("0.00"),
+        "average_order_value": Decimal("0.00"),
+        "favorite_category": "",
+        "category_units": {},
+        "last_order_date": None,
+        "customer_segment": "new",
+        "version": event.version,
+    }
+
+
+def contribution_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return what an OrderCreated adds to its customer's analytics."""
+    data = event.data
+    units: Counter[str] = Counter()
+    for item in data["items"]:
+        units[item["category"]] += item["quantity"]
+    return {
+        "order_id": event.stream_id,
+        "customer_id": UUID(data["customer_id"]),
+        "order_date": moment(data["order_date"]),
+        "total_amount": Decimal(data["total_amount"]),
+        "category_units": dict(units),
+        "counted": True,
+    }
+
+
+def favorite_category(category_units: dict[str, int]) -> str:
+    """Return the category with the most units, ties broken alphabetically ('' if none)."""
+    ranked = sorted((-units, category) for category, units in category_units.items() if units > 0)
+    return ranked[0][1] if ranked else ""
+
+
+def customer_segment(counted_orders: int, total_spent: Decimal) -> str:
+    """Classify a customer: new (at most 1 order), vip (spent at least 1000.00), regular."""
+    if counted_orders <= 1:
+        return "new"
+    return "vip" if total_spent >= VIP_SPENDING else "regular"
+
+
+def add_customer_to_analytics(event: RecordedEvent, rows: RowStore) -> None:
+    rows.add(ANALYTICS, analytics_row(event))
+
+
+def update_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
+    analytics = rows.get(ANALYTICS, event.stream_id)
+    if analytics is not None and analytics["version"] < event.version:
+        rows.change(
+            ANALYTICS,
+            analytics,
+            customer_name=event.data["name"],
+            customer_email=event.data["email"],
+            version=event.version,
+        )
+
+
+def count_order_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
+    contribution = contribution_row(event)
+    if not rows.add(CONTRIBUTIONS, contribution):
+        return
+    analytics = rows.get(ANALYTICS, contribution["customer_id"])
+    units = Counter(analytics["category_units"]) + Counter(contribution["category_units"])
+    dates = [analytics["last_order_date"], contribution["order_date"]]
+    _change_totals(
+        rows,
+        analytics,
+        orders=analytics["total_orders"] + 1,
+        spent=analytics["total_spent"] + contribution["total_amount"],
+        category_units=dict(units),
+        last_order_date=max(filter(None, dates)),
+    )
+
+
+def take_cancelled_order_out_of_analytics(event: RecordedEvent, rows: RowStore) -> None:
+    if event.data["new_status"] != "cancelled":
+        return
+    contribution = rows.get(CONTRIBUTIONS, event.stream_id)
+    if contribution is None or not contribution["counted"]:
+        return
+    rows.change(CONTRIBUTIONS, contribution, counted=False)
+    customer_id = contribution["customer_id"]
+    analytics = rows.get(ANALYTICS, customer_id)
+    remaining = Counter(analytics["category_units"])
+    remaining.subtract(contribution["category_units"])
+    counted_dates = [
+        c["order_date"] for c in rows.group(CONTRIBUTIONS, customer_id) if c["counted"]
+    ]
+    _change_totals(
+        rows,
+        analytics,
+        orders=analytics["total_orders"] - 1,
+        spent=analytics["total_spent"] - contribution["total_amount"],
+        category_units={category: n for category, n in remaining.items() if n > 0},
+        last_order_date=max(counted_dates, default=None),
+    )
+
+
+def _change_totals(
+    rows: RowStore, analytics: Row, *, orders: int, spent: Decimal, **values: Any
+) -> None:
+    rows.change(
+        ANALYTICS,
+        analytics,
+        total_orders=orders,
+        total_spent=spent,
+        average_order_value=(spent / orders).quantize(CENTS) if orders else Decimal("0.00"),
+        favorite_category=favorite_category(values["category_units"]),
+        customer_segment=customer_segment(orders, spent),
+        **values,
+    )
+
+
+def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    if event.stream_type == "customer":
+        yield key(ANALYTICS, event.stream_id)
+    elif event.event_type == "OrderCreated":
+        yield key(CONTRIBUTIONS, event.stream_id)
+        yield key(ANALYTICS, UUID(event.data["customer_id"]))
+    elif event.data["new_status"] == "cancelled":
+        customer_id = UUID(event.data["customer_id"])
+        yield key(CONTRIBUTIONS, event.stream_id)
+        yield key(ANALYTICS, customer_id)
+        yield group(CONTRIBUTIONS, customer_id)
+
+
+PROJECTION = Projection(
+    name="customer_analytics",
+    tables=(ANALYTICS, CONTRIBUTIONS),
+    rules={
+        "CustomerRegistered": add_customer_to_analytics,
+        "CustomerUpdated": update_customer_in_analytics,
+        "OrderCreated": count_order_in_analytics,
+        "OrderStatusUpdated": take_cancelled_order_out_of_analytics,
+    },
+    reads=rows_read,
+)

@@ -1,0 +1,66 @@
+"""order_summary_view: one row per order, for lists and searches."""
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from orders_write.event_store import RecordedEvent
+
+from ..models import OrderSummary
+from .rows import Need, Projection, RowStore, Table, key
+from .values import moment
+
+SUMMARY = Table(OrderSummary, key=("order_id",))
+
+
+def summary_row(event: RecordedEvent) -> dict[str, Any]:
+    """Return the row an OrderCreated starts."""
+    data = event.data
+    return {
+        "order_id": event.stream_id,
+        "customer_id": UUID(data["customer_id"]),
+        "customer_name": data["customer_name"],
+        "customer_version": data["customer_version"],
+        "order_date": moment(data["order_date"]),
+        "total_amount": Decimal(data["total_amount"]),
+        "status": data["status"],
+        "item_count": sum(item["quantity"] for item in data["items"]),
+        "version": event.version,
+    }
+
+
+def add_order_to_summary(event: RecordedEvent, rows: RowStore) -> None:
+    rows.add(SUMMARY, summary_row(event))
+
+
+def change_status_in_summary(event: RecordedEvent, rows: RowStore) -> None:
+    summary = rows.get(SUMMARY, event.stream_id)
+    if summary is not None and summary["version"] < event.version:
+        rows.change(SUMMARY, summary, status=event.data["new_status"], version=event.version)
+
+
+def rename_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
+    rows.update_all(
+        SUMMARY,
+        {"customer_id": event.stream_id},
+        newer=("customer_version", event.version),
+        customer_name=event.data["name"],
+    )
+
+
+def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    if event.stream_type == "order":
+        yield key(SUMMARY, event.stream_id)
+
+
+PROJECTION = Projection(
+    name="order_summary",
+    tables=(SUMMARY,),
+    rules={
+        "OrderCreated": add_order_to_summary,
+        "OrderStatusUpdated": change_status_in_summary,
+        "CustomerUpdated": rename_customer_in_summary,
+    },
+    reads=rows_read,
+)

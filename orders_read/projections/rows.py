@@ -1,0 +1,258 @@
+"""The row store the projection rules are written against, and the shape of a projection.
+
+A rule reads and changes rows of its projection's tables through a `RowStore` only; the store
+loads what a batch of events needs up front and writes every change back when the batch ends.
+The same rules thus run on two backends that differ only in how rows are written: `live`
+(inside a command's transaction, locked reads and upserts) and `bulk` (rebuilds into new
+tables, with COPY).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from orders_write.event_store import RecordedEvent
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A read table as the rules see it: its model, the natural key of its rows, and the
+    column by which a rule may read rows together (an order's sale lines, say)."""
+
+    model: type[models.Model]
+    key: tuple[str, ...]
+    group_by: str | None = None
+
+    def key_of(self, row: Row) -> tuple:
+        return tuple(row[name] for name in self.key)
+
+
+@dataclass(frozen=True)
+class Need:
+    """Rows a rule will read: one row by key, or every row of a group."""
+
+    table: Table
+    key: tuple | None = None
+    group: Any = None
+
+
+def key(table: Table, *values: Any) -> Need:
+    """Say that a rule reads the row of `table` with this natural key."""
+    return Need(table, key=values)
+
+
+def group(table: Table, value: Any) -> Need:
+    """Say that a rule reads every row of `table` whose group column equals `value`."""
+    return Need(table, group=value)
+
+
+Rule = Callable[[RecordedEvent, "RowStore"], None]
+Reads = Callable[[RecordedEvent, "RowStore"], Iterable[Need]]
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """One read model: its tables, its handler table (event type -> rule), and what each
+    event's rules read (so a batch loads its rows in one query per table)."""
+
+    name: str
+    tables: tuple[Table, ...]
+    rules: dict[str, Rule]
+    reads: Reads
+    after_write: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class GuardedUpdate:
+    """A change to every row matching `where` whose `newer` column is below a version."""
+
+    table: Table
+    where: dict[str, Any]
+    newer: tuple[str, int]
+    values: dict[str, Any]
+
+
+class TableRows:
+    """The rows of one table that a batch has read or written."""
+
+    def __init__(self, table: Table, model: type[models.Model]) -> None:
+        self.table, self.model = table, model
+        self.rows: dict[tuple, Row] = {}
+        self.absent: set[tuple] = set()
+        self.new: set[tuple] = set()
+        self.changed: set[tuple] = set()
+        self.groups: defaultdict[Any, list[tuple]] = defaultdict(list)
+        self.loaded_groups: set[Any] = set()
+
+    def keep(self, row: Row) -> tuple:
+        row_key = self.table.key_of(row)
+        if row_key not in self.rows:
+            self.rows[row_key] = row
+            self.absent.discard(row_key)
+            if self.table.group_by:
+                self.groups[row[self.table.group_by]].append(row_key)
+        return row_key
+
+    def unknown(self, needs: Iterable[Need]) -> tuple[set[tuple], set[Any]]:
+        """Return the keys and groups among `needs` that have not been read yet."""
+        keys, groups = set(), set()
+        for need in needs:
+            if need.key is not None:
+                if need.key not in self.rows and need.key not in self.absent:
+                    keys.add(need.key)
+            elif need.group not in self.loaded_groups:
+                groups.add(need.group)
+        return keys, groups
+
+    def load(self, keys: set[tuple], groups: set[Any], *, lock: bool) -> None:
+        """Read the rows with these keys and the rows of these groups, in one query."""
+        wanted = matching(self.table, keys, groups)
+        if wanted is not None:
+            rows = self.model.objects.filter(wanted)
+            rows = rows.select_for_update() if lock else rows
+            for row in rows.values():
+                self.keep(row)
+        self.absent |= keys - self.rows.keys()
+        self.loaded_groups |= groups
+
+    def written(self) -> bool:
+        return bool(self.new or self.changed)
+
+
+def matching(table: Table, keys: Iterable[tuple], groups: set[Any]) -> Q | None:
+    """Return a filter for rows with any of `keys` or in any of `groups` (None if none)."""
+    wanted = Q()
+    *prefix, last = table.key
+    by_prefix: defaultdict[tuple, list[Any]] = defaultdict(list)
+    for row_key in keys:
+        by_prefix[row_key[:-1]].append(row_key[-1])
+    for values, lasts in by_prefix.items():
+        wanted |= Q(**dict(zip(prefix, values, strict=True)), **{f"{last}__in": lasts})
+    if groups:
+        wanted |= Q(**{f"{table.group_by}__in": list(groups)})
+    return wanted if (by_prefix or groups) else None
+
+
+class RowStore:
+    """Rows of some projections' tables for one batch of events: read up front, changed in
+    memory by the rules, written back together by the backend's writer."""
+
+    def __init__(
+        self,
+        projections: Iterable[Projection],
+        *,
+        models_by_table: dict[Table, type[models.Model]] | None = None,
+        lock: bool = False,
+    ) -> None:
+        self.projections = list(projections)
+        self.lock = lock
+        overrides = models_by_table or {}
+        self.tables = {
+            table: TableRows(table, overrides.get(table, table.model))
+            for projection in self.projections
+            for table in projection.tables
+        }
+        self.updates: list[GuardedUpdate] = []
+
+    # -- what the rules call ------------------------------------------------------------------
+
+    def get(self, table: Table, *row_key: Any) -> Row | None:
+        """Return the row with this natural key, or None."""
+        rows = self.tables[table]
+        if row_key not in rows.rows and row_key not in rows.absent:
+            rows.load({row_key}, set(), lock=self.lock)
+        return rows.rows.get(row_key)
+
+    def group(self, table: Table, value: Any) -> list[Row]:
+        """Return every row whose group column equals `value`."""
+        rows = self.tables[table]
+        if value not in rows.loaded_groups:
+            rows.load(set(), {value}, lock=self.lock)
+        return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
+
+    def add(self, table: Table, row: Row) -> bool:
+        """Insert `row` unless a row with its key exists; tell whether it was inserted."""
+        rows = self.tables[table]
+        if self.get(table, *table.key_of(row)) is not None:
+            return False
+        rows.new.add(rows.keep(row))
+        return True
+
+    def change(self, table: Table, row: Row, **values: Any) -> None:
+        """Change columns of a row that `get`, `group` or `add` returned."""
+        row.update(values)
+        rows = self.tables[table]
+        row_key = table.key_of(row)
+        if row_key not in rows.new:
+            rows.changed.add(row_key)
+
+    def update_all(
+        self, table: Table, where: dict[str, Any], newer: tuple[str, int], **values: Any
+    ) -> None:
+        """Change every row matching `where` whose `newer` column is below the given version,
+        in memory now and in the table when the batch is written."""
+        column, version = newer
+        for row in self.tables[table].rows.values():
+            if row[column] < version and all(row[k] == v for k, v in where.items()):
+                self.change(table, row, **values, **{column: version})
+        self.updates.append(GuardedUpdate(table, where, newer, {**values, column: version}))
+
+    def peek(self, table: Table, *row_key: Any) -> Row | None:
+        """Return the row with this key if it has been read already (for `reads` functions)."""
+        return self.tables[table].rows.get(row_key)
+
+    def peek_group(self, table: Table, value: Any) -> list[Row]:
+        """Return the rows of a group read already (for `reads` functions)."""
+        rows = self.tables[table]
+        return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
+
+    def model(self, table: Table) -> type[models.Model]:
+        """Return the model the store writes `table` through."""
+        return self.tables[table].model
+
+    # -- what the backends call -----------------------------------------------------------------
+
+    def load(self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None) -> None:
+        """Read every row the rules will read for `events`, in a few queries per table."""
+        while needs := self._unknown_needs(events, skipped or {}):
+            for rows, (keys, groups) in needs.items():
+                rows.load(keys, groups, lock=self.lock)
+
+    def _unknown_needs(
+        self, events: list[RecordedEvent], skipped: dict[str, set[int]]
+    ) -> dict[TableRows, tuple[set[tuple], set[Any]]]:
+        by_table: defaultdict[Table, list[Need]] = defaultdict(list)
+        for projection, event in self._work(events, skipped):
+            for need in projection.reads(event, self):
+                by_table[need.table].append(need)
+        unknown = {self.tables[t]: self.tables[t].unknown(needs) for t, needs in by_table.items()}
+        return {rows: wanted for rows, wanted in unknown.items() if wanted[0] or wanted[1]}
+
+    def apply(
+        self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None
+    ) -> None:
+        """Run every rule of the store's projections on `events`, in order."""
+        for projection, event in self._work(events, skipped or {}):
+            projection.rules[event.event_type](event, self)
+
+    def _work(
+        self, events: list[RecordedEvent], skipped: dict[str, set[int]]
+    ) -> Iterator[tuple[Projection, RecordedEvent]]:
+        for event in events:
+            for projection in self.projections:
+                if event.event_type in projection.rules and event.position not in skipped.get(
+                    projection.name, ()
+                ):
+                    yield projection, event
+
+    def written_projections(self) -> list[Projection]:
+        """Return the projections whose tables the batch changed."""
+        changed_tables = {u.table for u in self.updates}
+        changed_tables |= {t for t, rows in self.tables.items() if rows.written()}
+        return [p for p in self.projections if changed_tables & set(p.tables)]
