@@ -105,7 +105,7 @@ class Scratch:
         done = 0
         while batch := events_after(*key, below=horizon(), limit=batch_size):
             with transaction.atomic():
-                project_bulk(batch, projections, self.tables, skipped)
+                project_bulk(batch, projections, self.tables, skipped, from_start=True)
             key = (batch[-1].transaction_id, batch[-1].position)
             done += len(batch)
             if progress:

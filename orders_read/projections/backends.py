@@ -38,9 +38,15 @@ def project_bulk(
     projections: list[Projection],
     models_by_table: dict[Table, type[models.Model]],
     skipped: Skipped | None = None,
+    *,
+    from_start: bool = False,
 ) -> None:
-    """Apply `events` to `projections` written through other models (a rebuild's tables)."""
-    store = RowStore(projections, models_by_table=models_by_table)
+    """Apply `events` to `projections` written through other models (a rebuild's tables).
+
+    `from_start`: every event is applied once, in order, from the first, so the rows that
+    rules add are known to be new.
+    """
+    store = RowStore(projections, models_by_table=models_by_table, rows_to_add_are_new=from_start)
     store.load(events, skipped)
     store.apply(events, skipped)
     write_bulk(store)

@@ -11,7 +11,7 @@ from uuid import UUID
 from orders_write.event_store import RecordedEvent
 
 from ..models import CustomerAnalytics, CustomerOrderContribution
-from .rows import Need, Projection, Row, RowStore, Table, group, key
+from .rows import Need, Projection, Row, RowStore, Table, group, key, new
 from .values import moment
 
 CENTS = Decimal("0.01")
@@ -140,10 +140,12 @@ def _change_totals(
 
 
 def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.stream_type == "customer":
+    if event.event_type == "CustomerRegistered":
+        yield new(ANALYTICS, event.stream_id)
+    elif event.event_type == "CustomerUpdated":
         yield key(ANALYTICS, event.stream_id)
     elif event.event_type == "OrderCreated":
-        yield key(CONTRIBUTIONS, event.stream_id)
+        yield new(CONTRIBUTIONS, event.stream_id)
         yield key(ANALYTICS, UUID(event.data["customer_id"]))
     elif event.data["new_status"] == "cancelled":
         customer_id = UUID(event.data["customer_id"])

@@ -8,7 +8,7 @@ from uuid import UUID
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderDetails
-from .rows import Need, Projection, RowStore, Table, key
+from .rows import Need, Projection, RowStore, Table, key, new
 from .values import moment, placed_entry, status_entry
 
 DETAILS = Table(OrderDetails, key=("order_id",))
@@ -62,7 +62,9 @@ def rename_customer_in_details(event: RecordedEvent, rows: RowStore) -> None:
 
 
 def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.stream_type == "order":
+    if event.event_type == "OrderCreated":
+        yield new(DETAILS, event.stream_id)
+    elif event.event_type == "OrderStatusUpdated":
         yield key(DETAILS, event.stream_id)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderStatusChange
-from .rows import Need, Projection, RowStore, Table, key
+from .rows import Need, Projection, RowStore, Table, new
 from .values import moment, placed_entry, status_entry
 
 HISTORY = Table(OrderStatusChange, key=("order_id", "version"))
@@ -24,7 +24,7 @@ def record_status_in_history(event: RecordedEvent, rows: RowStore) -> None:
 
 
 def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    yield key(HISTORY, event.stream_id, event.version)
+    yield new(HISTORY, event.stream_id, event.version)
 
 
 PROJECTION = Projection(

@@ -8,7 +8,7 @@ from uuid import UUID
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderSummary
-from .rows import Need, Projection, RowStore, Table, key
+from .rows import Need, Projection, RowStore, Table, key, new
 from .values import moment
 
 SUMMARY = Table(OrderSummary, key=("order_id",))
@@ -50,7 +50,9 @@ def rename_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
 
 
 def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.stream_type == "order":
+    if event.event_type == "OrderCreated":
+        yield new(SUMMARY, event.stream_id)
+    elif event.event_type == "OrderStatusUpdated":
         yield key(SUMMARY, event.stream_id)
 
 

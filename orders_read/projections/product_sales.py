@@ -11,7 +11,7 @@ from orders_write.event_store import RecordedEvent
 
 from ..cache import forget_popular_products
 from ..models import ProductSaleLine, ProductSales
-from .rows import Need, Projection, RowStore, Table, group, key
+from .rows import Need, Projection, RowStore, Table, group, key, new
 from .values import moment
 
 SALES = Table(ProductSales, key=("product_id", "sale_date"))
@@ -94,7 +94,7 @@ def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
         sale_date = moment(event.data["order_date"]).date()
         for item in event.data["items"]:
             product_id = UUID(item["product_id"])
-            yield key(SALE_LINES, event.stream_id, product_id)
+            yield new(SALE_LINES, event.stream_id, product_id)
             yield key(SALES, product_id, sale_date)
     elif event.event_type == "OrderStatusUpdated" and event.data["new_status"] == "cancelled":
         yield group(SALE_LINES, event.stream_id)

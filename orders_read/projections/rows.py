@@ -7,13 +7,16 @@ The same rules thus run on two backends that differ only in how rows are written
 tables, with COPY).
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import Q, QuerySet
 
 from orders_write.event_store import RecordedEvent
 
@@ -35,16 +38,23 @@ class Table:
 
 @dataclass(frozen=True)
 class Need:
-    """Rows a rule will read: one row by key, or every row of a group."""
+    """Rows a rule will read: one row by key, or every row of a group. `to_add` says the rule
+    reads the row only to add it if absent (a replay from the start knows it is absent)."""
 
     table: Table
     key: tuple | None = None
     group: Any = None
+    to_add: bool = False
 
 
 def key(table: Table, *values: Any) -> Need:
     """Say that a rule reads the row of `table` with this natural key."""
     return Need(table, key=values)
+
+
+def new(table: Table, *values: Any) -> Need:
+    """Say that a rule adds the row of `table` with this natural key unless it exists."""
+    return Need(table, key=values, to_add=True)
 
 
 def group(table: Table, value: Any) -> Need:
@@ -110,14 +120,15 @@ class TableRows:
                 groups.add(need.group)
         return keys, groups
 
-    def load(self, keys: set[tuple], groups: set[Any], *, lock: bool) -> None:
-        """Read the rows with these keys and the rows of these groups, in one query."""
-        wanted = matching(self.table, keys, groups)
-        if wanted is not None:
-            rows = self.model.objects.filter(wanted)
-            rows = rows.select_for_update() if lock else rows
-            for row in rows.values():
-                self.keep(row)
+    def query(self, keys: set[tuple], groups: set[Any], *, lock: bool) -> QuerySet:
+        """Return a query for the rows with these keys and the rows of these groups."""
+        rows = self.model.objects.filter(matching(self.table, keys, groups))
+        return rows.select_for_update() if lock else rows
+
+    def loaded(self, rows: Iterable[Row], keys: set[tuple], groups: set[Any]) -> None:
+        """Keep the rows a query returned; the keys it did not return are absent."""
+        for row in rows:
+            self.keep(row)
         self.absent |= keys - self.rows.keys()
         self.loaded_groups |= groups
 
@@ -125,18 +136,61 @@ class TableRows:
         return bool(self.new or self.changed)
 
 
-def matching(table: Table, keys: Iterable[tuple], groups: set[Any]) -> Q | None:
-    """Return a filter for rows with any of `keys` or in any of `groups` (None if none)."""
-    wanted = Q()
-    *prefix, last = table.key
-    by_prefix: defaultdict[tuple, list[Any]] = defaultdict(list)
-    for row_key in keys:
-        by_prefix[row_key[:-1]].append(row_key[-1])
-    for values, lasts in by_prefix.items():
-        wanted |= Q(**dict(zip(prefix, values, strict=True)), **{f"{last}__in": lasts})
+def matching(table: Table, keys: Iterable[tuple], groups: set[Any]) -> Q:
+    """Return a filter for rows with any of `keys` or in any of `groups`."""
+    wanted = _with_keys(table.key, list(keys)) if keys else Q(pk__in=[])
     if groups:
         wanted |= Q(**{f"{table.group_by}__in": list(groups)})
-    return wanted if (by_prefix or groups) else None
+    return wanted
+
+
+def _with_keys(names: tuple[str, ...], keys: list[tuple]) -> Q:
+    if len(names) == 1:
+        return Q(**{f"{names[0]}__in": [k[0] for k in keys]})
+    # One condition per value of the column with the fewest distinct values.
+    split = min(range(len(names)), key=lambda i: len({k[i] for k in keys}))
+    rest: defaultdict[Any, list[tuple]] = defaultdict(list)
+    for k in keys:
+        rest[k[split]].append(k[:split] + k[split + 1 :])
+    others = names[:split] + names[split + 1 :]
+    return reduce(or_, (Q(**{names[split]: v}) & _with_keys(others, ks) for v, ks in rest.items()))
+
+
+def load_together(wanted: dict[TableRows, tuple[set[tuple], set[Any]]], *, lock: bool) -> None:
+    """Read the wanted rows of several tables, in one round trip on PostgreSQL."""
+    queries = {rows: rows.query(*keys_groups, lock=lock) for rows, keys_groups in wanted.items()}
+    if connection.vendor == "postgresql" and len(queries) > 1:
+        results = _fetch_together(list(queries.items()))
+    else:
+        results = [list(query.values()) for query in queries.values()]
+    for (rows, keys_groups), found in zip(wanted.items(), results, strict=True):
+        rows.loaded(found, *keys_groups)
+
+
+def _fetch_together(queries: list[tuple[TableRows, QuerySet]]) -> list[list[Row]]:
+    statements, params, fields = [], [], []
+    for rows, query in queries:
+        columns = rows.model._meta.local_fields
+        sql, query_params = query.values_list(*(f.attname for f in columns)).query.sql_with_params()
+        statements.append(sql)
+        params.extend(query_params)
+        fields.append(columns)
+    results = []
+    with connection.cursor() as cursor:
+        # Django's psycopg cursor binds on the client, so several statements can go together.
+        cursor.execute(";\n".join(statements), params)
+        for columns in fields:
+            results.append([_row(columns, values) for values in cursor.fetchall()])
+            cursor.nextset()
+    return results
+
+
+def _row(columns: list[models.Field], values: tuple) -> Row:
+    # Django reads jsonb as text on PostgreSQL and decodes it in the field.
+    return {
+        f.attname: json.loads(v) if isinstance(v, str) and isinstance(f, models.JSONField) else v
+        for f, v in zip(columns, values, strict=True)
+    }
 
 
 class RowStore:
@@ -149,9 +203,14 @@ class RowStore:
         *,
         models_by_table: dict[Table, type[models.Model]] | None = None,
         lock: bool = False,
+        rows_to_add_are_new: bool = False,
     ) -> None:
         self.projections = list(projections)
-        self.lock = lock
+        self.lock, self.rows_to_add_are_new = lock, rows_to_add_are_new
+        self.by_event_type: defaultdict[str, list[Projection]] = defaultdict(list)
+        for projection in self.projections:
+            for event_type in projection.rules:
+                self.by_event_type[event_type].append(projection)
         overrides = models_by_table or {}
         self.tables = {
             table: TableRows(table, overrides.get(table, table.model))
@@ -166,20 +225,22 @@ class RowStore:
         """Return the row with this natural key, or None."""
         rows = self.tables[table]
         if row_key not in rows.rows and row_key not in rows.absent:
-            rows.load({row_key}, set(), lock=self.lock)
+            load_together({rows: ({row_key}, set())}, lock=self.lock)
         return rows.rows.get(row_key)
 
     def group(self, table: Table, value: Any) -> list[Row]:
         """Return every row whose group column equals `value`."""
         rows = self.tables[table]
         if value not in rows.loaded_groups:
-            rows.load(set(), {value}, lock=self.lock)
+            load_together({rows: (set(), {value})}, lock=self.lock)
         return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
 
     def add(self, table: Table, row: Row) -> bool:
         """Insert `row` unless a row with its key exists; tell whether it was inserted."""
-        rows = self.tables[table]
-        if self.get(table, *table.key_of(row)) is not None:
+        rows, row_key = self.tables[table], table.key_of(row)
+        if row_key in rows.rows:
+            return False
+        if not self.rows_to_add_are_new and self.get(table, *row_key) is not None:
             return False
         rows.new.add(rows.keep(row))
         return True
@@ -221,8 +282,7 @@ class RowStore:
     def load(self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None) -> None:
         """Read every row the rules will read for `events`, in a few queries per table."""
         while needs := self._unknown_needs(events, skipped or {}):
-            for rows, (keys, groups) in needs.items():
-                rows.load(keys, groups, lock=self.lock)
+            load_together(needs, lock=self.lock)
 
     def _unknown_needs(
         self, events: list[RecordedEvent], skipped: dict[str, set[int]]
@@ -230,7 +290,8 @@ class RowStore:
         by_table: defaultdict[Table, list[Need]] = defaultdict(list)
         for projection, event in self._work(events, skipped):
             for need in projection.reads(event, self):
-                by_table[need.table].append(need)
+                if not (need.to_add and self.rows_to_add_are_new):
+                    by_table[need.table].append(need)
         unknown = {self.tables[t]: self.tables[t].unknown(needs) for t, needs in by_table.items()}
         return {rows: wanted for rows, wanted in unknown.items() if wanted[0] or wanted[1]}
 
@@ -245,9 +306,10 @@ class RowStore:
         self, events: list[RecordedEvent], skipped: dict[str, set[int]]
     ) -> Iterator[tuple[Projection, RecordedEvent]]:
         for event in events:
-            for projection in self.projections:
-                if event.event_type in projection.rules and event.position not in skipped.get(
-                    projection.name, ()
+            for projection in self.by_event_type.get(event.event_type, ()):
+                if (
+                    not skipped.get(projection.name)
+                    or event.position not in skipped[projection.name]
                 ):
                     yield projection, event
 
