@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from orders_write.bulk_load import copy_rows
+from orders_read.bulk_copy import copy_rows
 from orders_write.event_store import RecordedEvent
 
 from .projections import (
