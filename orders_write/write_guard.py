@@ -25,6 +25,21 @@ def _running(service_name: str) -> Iterator[None]:
         _current_service.reset(token)
 
 
+@contextmanager
+def writes_outside_services(tool_name: str) -> Iterator[None]:
+    """Let a tool write write-model rows directly, in one transaction, bypassing the services.
+
+    Inside the block the guard allows `save`, `delete` and bulk writes of write-model rows
+    (events stay append-only). Nothing is recorded for the tool and no signal is sent, so
+    the read side does not see these rows: the tool must append the events that match its
+    rows itself (or remove its rows again before it finishes), and then rebuild the
+    projections (`manage.py rebuild_projections`). For tools such as the benchmark's bulk
+    loader, never for the product's own writes, which go through `command_service`.
+    """
+    with transaction.atomic(), _running(f"tool:{tool_name}"):
+        yield
+
+
 def command_service(func: Callable[P, R]) -> Callable[P, R]:
     """Run `func` in one transaction as the only code allowed to write the write model."""
 

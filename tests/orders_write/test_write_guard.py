@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 
 from orders_write.exceptions import InvalidCommand, WriteOutsideService
 from orders_write.models import Customer, Event, Order, OrderItem, Product
-from orders_write.write_guard import command_service
+from orders_write.write_guard import command_service, writes_outside_services
 from tests.conftest import make_customer, row_counts
 
 SERVICES_OF = {
@@ -114,6 +114,40 @@ def test_a_command_service_may_write_the_write_model(customer):
     rename_customer()
 
     assert Customer.objects.get(pk=customer.pk).name == "Renamed by a service"
+
+
+def test_a_tool_may_write_the_write_model_inside_writes_outside_services(customer):
+    with writes_outside_services("test_tool"):
+        Customer.objects.filter(pk=customer.pk).update(name="Renamed by a tool")
+        customer.email = "moved@example.com"
+        customer.save(update_fields=["email"])
+
+    saved = Customer.objects.get(pk=customer.pk)
+    assert (saved.name, saved.email) == ("Renamed by a tool", "moved@example.com")
+
+
+def test_writes_are_refused_again_after_writes_outside_services(customer):
+    with writes_outside_services("test_tool"):
+        pass
+
+    with pytest.raises(WriteOutsideService):
+        Customer.objects.filter(pk=customer.pk).update(name="x")
+    assert Customer.objects.get(pk=customer.pk).name != "x"
+
+
+def test_writes_outside_services_roll_back_together_on_an_error(customer):
+    with pytest.raises(RuntimeError), writes_outside_services("test_tool"):
+        Customer.objects.filter(pk=customer.pk).update(name="Half-written")
+        raise RuntimeError("the tool failed")
+
+    assert Customer.objects.get(pk=customer.pk).name != "Half-written"
+
+
+def test_writes_outside_services_leave_events_append_only(customer):
+    event = Event.objects.get(stream_id=customer.id)
+
+    with pytest.raises(WriteOutsideService, match="append-only"), writes_outside_services("t"):
+        Event.objects.filter(pk=event.pk).update(data={})
 
 
 def test_writes_are_refused_again_after_a_service_failed(db):

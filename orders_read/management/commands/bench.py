@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders_read.benchmark import Benchmark, as_json
+from orders_read.bench.benchmark import Benchmark, as_json
 from orders_read.management.progress import ProgressBar
 
 READS = [

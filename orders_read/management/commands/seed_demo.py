@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from orders_read.management.demo import status_path
 from orders_read.management.progress import ProgressBar
 from orders_write import services
-from orders_write.bulk_load import PATHS
 from orders_write.commands import (
     AddProduct,
     Address,
@@ -147,8 +147,7 @@ class Command(BaseCommand):
             order = services.create_order(
                 self._order(rnd, customers, products), context=_at(placed)
             )
-            steps = rnd.choices([p for p, _ in PATHS], weights=[w for _, w in PATHS])[0]
-            for step, status in enumerate(steps, start=1):
+            for step, status in enumerate(status_path(rnd), start=1):
                 at = min(placed + timedelta(hours=step * rnd.uniform(2, 30)), now)
                 services.update_order_status(
                     UpdateOrderStatus(order_id=order.id, status=status), context=_at(at)

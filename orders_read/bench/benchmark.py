@@ -16,22 +16,24 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Count, F, Max, Prefetch, Sum
+from django.http import Http404
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from orders_read import queries
+from orders_read.api import CustomerAnalyticsView, OrderViewSet
+from orders_read.bench.bulk_load import Catalogue, load_history
+from orders_read.cache import forget_popular_products
+from orders_read.models import CustomerAnalytics, OrderSummary
 from orders_write import domain, services
-from orders_write.bulk_load import Catalogue, load_history
 from orders_write.commands import Address, CreateOrder, OrderLine, UpdateOrderStatus
 from orders_write.models import Customer, Event, Order, OrderItem, Product
-
-# The plain-CRUD baseline writes rows without events on purpose, so it needs the guard's key.
-from orders_write.write_guard import _running
-
-from . import queries
-from .models import OrderSummary
+from orders_write.write_guard import writes_outside_services
 
 ADDRESS = Address(line1="1 High Street", city="Leeds", postal_code="LS1", country="GB")
 Progress = Callable[[int, int], None]
@@ -143,7 +145,7 @@ class Benchmark:
     # -- reads ------------------------------------------------------------------------------
 
     def measure_reads(self) -> dict[str, Any]:
-        """Latency of each seed query from the read model and from the normalized tables."""
+        """Time each read the API serves, from the read model and from the normalized tables."""
         customers = list(Customer.objects.values_list("id", flat=True)[:2000])
         orders = list(Order.objects.values_list("id", flat=True).order_by("?")[:2000])
         pick = self.rnd.choice
@@ -151,7 +153,7 @@ class Benchmark:
         queries.popular_products(days=30)  # warm the cache
         cases = {
             "customer_orders_page": (
-                lambda: queries.orders_of_customer(pick(customers)),
+                lambda: orders_page(customer_id=pick(customers)),
                 lambda: normalized_customer_orders(pick(customers)),
             ),
             "order_details": (
@@ -159,7 +161,7 @@ class Benchmark:
                 lambda: normalized_order_details(pick(orders)),
             ),
             "search_status_dates_amount": (
-                lambda: list(queries.search_orders(**self._search())[:20]),
+                lambda: orders_page(**self._search(), page_size=20),
                 lambda: normalized_search(**self._search()),
             ),
             "popular_products_cached": (
@@ -167,16 +169,16 @@ class Benchmark:
                 lambda: normalized_popular(now - timedelta(days=29)),
             ),
             "popular_products_uncached": (
-                lambda: queries._popular_products_since((now - timedelta(days=29)).date()),
+                uncached_popular_products,
                 lambda: normalized_popular(now - timedelta(days=29)),
             ),
             "customer_analytics": (
-                lambda: queries.customer_analytics(pick(customers)),
+                lambda: analytics_of(pick(customers)),
                 lambda: normalized_analytics(pick(customers)),
             ),
             "orders_list_page": (
-                lambda: list(OrderSummary.objects.order_by("-order_date", "-order_id")[:10]),
-                lambda: normalized_search(),
+                orders_page,
+                lambda: normalized_search(limit=10),
             ),
         }
         return {name: self._compare(read, write) for name, (read, write) in cases.items()}
@@ -196,7 +198,7 @@ class Benchmark:
             "status": self.rnd.choice(domain.STATUSES),
             "date_from": day,
             "date_to": day + timedelta(days=30),
-            "min_amount": Decimal(self.rnd.choice([50, 100, 200])),
+            "min_amount": self.rnd.choice([50, 100, 200]),
         }
 
     def measure_http(self) -> dict[str, Any]:
@@ -206,6 +208,34 @@ class Benchmark:
         client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT="application/json")
         durations = timed(self.calls, lambda: client.get("/api/orders/?page_size=10"))
         return {"orders_list": percentiles(durations)}
+
+
+# -- the reads as the API serves them, without HTTP, authentication and serialization ----------
+
+
+def orders_page(**params: Any) -> list[OrderSummary]:
+    """Return the page GET /api/orders/ serves for `params`, through its filters and paginator."""
+    view = _view(OrderViewSet, params)
+    return view.paginate_queryset(view.filter_queryset(view.get_queryset()))
+
+
+def analytics_of(customer_id: UUID) -> CustomerAnalytics | None:
+    """Return the row GET /api/customers/<id>/analytics/ serves, through the view's lookup."""
+    try:
+        return _view(CustomerAnalyticsView, {}, pk=customer_id).get_object()
+    except Http404:
+        return None  # not projected yet (`--no-rebuild` on a fresh load)
+
+
+def uncached_popular_products() -> list[dict[str, Any]]:
+    """Return GET /api/products/popular/'s answer as the first call after a sales change does."""
+    forget_popular_products()
+    return queries.popular_products(days=30)
+
+
+def _view(view_class: type[GenericAPIView], params: dict[str, Any], **kwargs: Any) -> Any:
+    request = Request(APIRequestFactory().get("/", params))
+    return view_class(request=request, args=(), kwargs=kwargs, format_kwarg=None)
 
 
 def existing_catalogue() -> Catalogue:
@@ -226,11 +256,13 @@ def _rate(items: list[Any], action: Callable[[Any], Any]) -> float:
 
 
 # -- the plain CRUD baseline: the same rows through the ORM, no events, no projections ------
+# It writes rows without events on purpose, as a tool (`writes_outside_services`), and removes
+# them again at the end of the measurement.
 
 
 def crud_create(body: CreateOrder) -> UUID:
     """Save an order and its items the plain Django way."""
-    with transaction.atomic(), _running("bench_crud_baseline"):
+    with writes_outside_services("bench_crud_baseline"):
         customer = Customer.objects.get(pk=body.customer_id)
         products = Product.objects.in_bulk([line.product_id for line in body.items])
         lines = [(products[line.product_id], line.quantity) for line in body.items]
@@ -256,7 +288,7 @@ def crud_create(body: CreateOrder) -> UUID:
 
 def crud_confirm(order_id: UUID) -> None:
     """Change an order's status the plain Django way (load, check, save)."""
-    with transaction.atomic(), _running("bench_crud_baseline"):
+    with writes_outside_services("bench_crud_baseline"):
         order = Order.objects.select_for_update().get(pk=order_id)
         if not domain.can_transition(order.status, domain.CONFIRMED):
             raise ValueError(order.status)
@@ -266,7 +298,7 @@ def crud_confirm(order_id: UUID) -> None:
 
 def remove_crud_orders(order_ids: list[UUID]) -> None:
     """Take the baseline's rows out again: they have no events and belong to no stream."""
-    with transaction.atomic(), _running("bench_crud_baseline"):
+    with writes_outside_services("bench_crud_baseline"):
         OrderItem.objects.filter(order_id__in=order_ids).delete()
         Order.objects.filter(id__in=order_ids).delete()
 
@@ -294,7 +326,7 @@ def normalized_order_details(order_id: UUID) -> tuple:
     return order, list(order.items.all()), history
 
 
-def normalized_search(**criteria: Any) -> list:
+def normalized_search(limit: int = 20, **criteria: Any) -> list:
     orders = Order.objects.select_related("customer").annotate(item_count=Sum("items__quantity"))
     if criteria.get("status"):
         orders = orders.filter(status=criteria["status"])
@@ -304,7 +336,7 @@ def normalized_search(**criteria: Any) -> list:
         orders = orders.filter(order_date__lt=queries.start_of_day(criteria["date_to"]))
     if criteria.get("min_amount") is not None:
         orders = orders.filter(total_amount__gte=criteria["min_amount"])
-    return list(orders.order_by("-order_date", "-id")[:20])
+    return list(orders.order_by("-order_date", "-id")[:limit])
 
 
 def normalized_popular(since: Any) -> list:

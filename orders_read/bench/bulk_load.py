@@ -1,6 +1,6 @@
 """Load a large, realistic order history in bulk: write-model rows and their events written
 together in batches (COPY on PostgreSQL), without signals. Used by the benchmark; the read
-side is then rebuilt from the events.
+side must then be rebuilt from the events.
 """
 
 import random
@@ -11,64 +11,19 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from django.db import connection, connections, models
+from django.db import connection, models
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
-from . import domain
-from .events import CustomerRegistered, DomainEvent, ProductAdded
-from .models import Customer, Event, Order, OrderItem, Product
-from .write_guard import command_service
+from orders_read.bulk_copy import copy_rows
+from orders_read.management.demo import status_path
+from orders_write import domain
+from orders_write.events import CustomerRegistered, DomainEvent, ProductAdded
+from orders_write.models import Customer, Event, Order, OrderItem, Product
+from orders_write.write_guard import writes_outside_services
 
 CATEGORIES = ("books", "electronics", "garden", "kitchen", "office", "toys", "sports", "beauty")
-# How far orders get, with weights: later steps happen to fewer orders.
-PATHS = [
-    ([], 15),
-    (["confirmed"], 10),
-    (["confirmed", "paid"], 10),
-    (["confirmed", "paid", "shipped"], 15),
-    (["confirmed", "paid", "shipped", "delivered"], 40),
-    (["cancelled"], 5),
-    (["confirmed", "cancelled"], 3),
-    (["confirmed", "paid", "cancelled"], 2),
-]
 ADDRESS = {"line1": "1 High Street", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
 Progress = Callable[[int, int], None]
-
-
-def copy_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    """Insert rows in bulk: COPY on PostgreSQL, multi-row INSERTs elsewhere.
-
-    Columns missing from the rows (and auto-increment keys) take their database default.
-    """
-    if not rows:
-        return
-    fields = [
-        f
-        for f in model._meta.local_fields
-        if f.attname in rows[0] and not isinstance(f, models.AutoField)
-    ]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # psycopg adapts Python values itself; only JSON needs saying.
-            names = [f.attname for f in fields]
-            as_json = [isinstance(f, models.JSONField) for f in fields]
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(
-                        [
-                            Jsonb(row[n]) if j else row[n]
-                            for n, j in zip(names, as_json, strict=True)
-                        ]
-                    )
-        else:
-            db = connections[connection.alias]
-            values = [[f.get_db_prep_save(row[f.attname], db) for f in fields] for row in rows]
-            placeholders = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-            cursor.executemany(sql, values)
 
 
 @dataclass
@@ -100,11 +55,11 @@ class _Rows:
         )
 
 
-@command_service
 def _write_batch(rows: _Rows) -> None:
     # Events last: on PostgreSQL COPY into the event table sets each row's transaction id.
-    for model in (Customer, Product, Order, OrderItem, Event):
-        copy_rows(model, rows.by_model.get(model, []))
+    with writes_outside_services("bulk_load"):
+        for model in (Customer, Product, Order, OrderItem, Event):
+            copy_rows(model, rows.by_model.get(model, []))
 
 
 @dataclass
@@ -210,8 +165,7 @@ def _add_order(
         payment_method=rnd.choice(domain.PAYMENT_METHODS),
         at=placed.replace(microsecond=0),
     )
-    steps = rnd.choices([p for p, _ in PATHS], weights=[w for _, w in PATHS])[0]
-    for step, status in enumerate(steps, start=1):
+    for step, status in enumerate(status_path(rnd), start=1):
         at = min(placed + timedelta(hours=step * rnd.uniform(2, 30)), now)
         order.change_status(status, changed_by="bulk_load", reason="", at=at.replace(microsecond=0))
     for version, event in enumerate(order.pending_events, start=1):
