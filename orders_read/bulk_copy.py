@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import orjson
 from django.db import connection, models
 from psycopg.types.json import Jsonb
 
@@ -38,4 +39,8 @@ def _copy(cursor: Any, table: str, columns: str, fields: list, rows: list[dict[s
     json_names = {f.attname for f in fields if isinstance(f, models.JSONField)}
     with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([Jsonb(row[n]) if n in json_names else row[n] for n in names])
+            copy.write_row([Jsonb(row[n], _dumps) if n in json_names else row[n] for n in names])
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)

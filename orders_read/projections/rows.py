@@ -10,10 +10,10 @@ tables, with COPY).
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
-from operator import or_
-from typing import Any
+from operator import itemgetter, or_
+from typing import Any, NamedTuple
 
 from django.db import connection, models
 from django.db.models import Q, QuerySet
@@ -31,13 +31,15 @@ class Table:
     model: type[models.Model]
     key: tuple[str, ...]
     group_by: str | None = None
+    key_of: Callable[[Row], tuple] = field(init=False, repr=False)
 
-    def key_of(self, row: Row) -> tuple:
-        return tuple(row[name] for name in self.key)
+    def __post_init__(self) -> None:
+        getter = itemgetter(*self.key)
+        key_of = (lambda row: (getter(row),)) if len(self.key) == 1 else getter
+        object.__setattr__(self, "key_of", key_of)
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     """Rows a rule will read: one row by key, or every row of a group. `to_add` says the rule
     reads the row only to add it if absent (a replay from the start knows it is absent)."""
 
@@ -109,16 +111,13 @@ class TableRows:
                 self.groups[row[self.table.group_by]].append(row_key)
         return row_key
 
-    def unknown(self, needs: Iterable[Need]) -> tuple[set[tuple], set[Any]]:
-        """Return the keys and groups among `needs` that have not been read yet."""
-        keys, groups = set(), set()
-        for need in needs:
-            if need.key is not None:
-                if need.key not in self.rows and need.key not in self.absent:
-                    keys.add(need.key)
-            elif need.group not in self.loaded_groups:
-                groups.add(need.group)
-        return keys, groups
+    def wants(self, need: Need, keys: set[tuple], groups: set[Any]) -> None:
+        """Add `need` to the keys or groups to read, unless it has been read already."""
+        if need.key is not None:
+            if need.key not in self.rows and need.key not in self.absent:
+                keys.add(need.key)
+        elif need.group not in self.loaded_groups:
+            groups.add(need.group)
 
     def query(self, keys: set[tuple], groups: set[Any], *, lock: bool) -> QuerySet:
         """Return a query for the rows with these keys and the rows of these groups."""
@@ -287,13 +286,14 @@ class RowStore:
     def _unknown_needs(
         self, events: list[RecordedEvent], skipped: dict[str, set[int]]
     ) -> dict[TableRows, tuple[set[tuple], set[Any]]]:
-        by_table: defaultdict[Table, list[Need]] = defaultdict(list)
+        wanted: defaultdict[TableRows, tuple[set, set]] = defaultdict(lambda: (set(), set()))
+        skip_adds = self.rows_to_add_are_new
         for projection, event in self._work(events, skipped):
             for need in projection.reads(event, self):
-                if not (need.to_add and self.rows_to_add_are_new):
-                    by_table[need.table].append(need)
-        unknown = {self.tables[t]: self.tables[t].unknown(needs) for t, needs in by_table.items()}
-        return {rows: wanted for rows, wanted in unknown.items() if wanted[0] or wanted[1]}
+                if not (skip_adds and need.to_add):
+                    rows = self.tables[need.table]
+                    rows.wants(need, *wanted[rows])
+        return {rows: want for rows, want in wanted.items() if want[0] or want[1]}
 
     def apply(
         self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None
