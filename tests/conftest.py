@@ -160,27 +160,46 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def rename_analytics_column(old: str, new: str) -> None:
-    """Rename a column of customer_analytics_view, as a bad deploy would."""
-    from django.db import connection
+class AnalyticsSchema:
+    """customer_analytics_view's schema, broken for real by renaming a column (a bad deploy)."""
 
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE customer_analytics_view RENAME COLUMN {old} TO {new}")
+    def __init__(self) -> None:
+        self.broken_column: str | None = None
+
+    def break_column(self, column: str = "total_orders") -> None:
+        assert self.broken_column is None, "repair the schema before breaking it again"
+        self._rename(column, f"broken_{column}")
+        self.broken_column = column
+
+    def repair(self) -> None:
+        if self.broken_column is not None:
+            self._rename(f"broken_{self.broken_column}", self.broken_column)
+            self.broken_column = None
+
+    @staticmethod
+    def _rename(old: str, new: str) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE customer_analytics_view RENAME COLUMN {old} TO {new}")
 
 
 @pytest.fixture
-def broken_customer_analytics():
-    """Break the analytics table's schema for real; yield a function that repairs it.
+def analytics_schema():
+    """Yield the analytics table's schema for the test to break when it needs to.
+
+    Whatever the test broke is repaired at teardown, so a failing test never leaves it broken.
+    """
+    schema = AnalyticsSchema()
+    yield schema
+    schema.repair()
+
+
+@pytest.fixture
+def broken_customer_analytics(analytics_schema):
+    """Break the analytics table's schema for real; return a function that repairs it.
 
     The repair also runs at teardown, so a failing test never leaves the schema broken.
     """
-    broken = [True]
-    rename_analytics_column("total_orders", "broken_total_orders")
-
-    def repair() -> None:
-        if broken[0]:
-            rename_analytics_column("broken_total_orders", "total_orders")
-            broken[0] = False
-
-    yield repair
-    repair()
+    analytics_schema.break_column()
+    return analytics_schema.repair

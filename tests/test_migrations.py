@@ -1,8 +1,10 @@
-"""Migrations: the read tables come and go with their app's migrations, on either database."""
+"""Migrations: the read tables come and go with their app's migrations, on either database,
+with the indexes and unique constraints their models declare."""
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, models
 
 READ_TABLES = {
     "order_summary_view",
@@ -11,6 +13,10 @@ READ_TABLES = {
     "customer_analytics_view",
     "product_sales_summary",
 }
+
+# The unmanaged read models: their tables, indexes and constraints exist only because
+# orders_read's migrations create them, separately from the Meta that declares them.
+READ_MODELS = [m for m in apps.get_app_config("orders_read").get_models() if not m._meta.managed]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -32,3 +38,72 @@ def test_read_table_json_columns_are_jsonb_on_postgresql(db):
             "WHERE table_name = 'order_details_view' AND column_name = 'items'"
         )
         assert cursor.fetchone()[0] == "jsonb"
+
+
+@pytest.fixture(scope="module")
+def migrated_constraints(django_db_setup, django_db_blocker) -> dict[str, dict]:
+    """Introspect every read table as a fresh run of orders_read's migrations leaves it.
+
+    Migrated here, not read as found: rebuilding a projection recreates its tables from the
+    models, which would hide what the migrations alone create.
+    """
+    with django_db_blocker.unblock():
+        call_command("migrate", "orders_read", "zero", verbosity=0)
+        call_command("migrate", "orders_read", verbosity=0)
+        with connection.cursor() as cursor:
+            return {
+                model._meta.db_table: connection.introspection.get_constraints(
+                    cursor, model._meta.db_table
+                )
+                for model in READ_MODELS
+            }
+
+
+def declared_in_meta(model: type[models.Model]) -> dict[str, tuple]:
+    """Name -> (kind, columns[, orders]) of each index and unique constraint Meta declares."""
+    declared = {}
+    for index in model._meta.indexes:
+        columns = tuple(model._meta.get_field(name.lstrip("-")).column for name in index.fields)
+        orders = tuple("DESC" if name.startswith("-") else "ASC" for name in index.fields)
+        declared[index.name] = ("index", columns, orders)
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint):
+            columns = tuple(model._meta.get_field(name).column for name in constraint.fields)
+            declared[constraint.name] = ("unique", columns)
+    return declared
+
+
+def found_in_database(constraints: dict[str, dict]) -> dict[str, tuple]:
+    """The same, for every index and unique constraint the table has besides its primary key."""
+    found = {}
+    for name, info in constraints.items():
+        if info["primary_key"]:
+            continue
+        if info["unique"]:
+            found[name] = ("unique", tuple(info["columns"]))
+        elif info["index"]:
+            found[name] = ("index", tuple(info["columns"]), tuple(info["orders"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    "model",
+    [pytest.param(model, id=model.__name__) for model in READ_MODELS],
+)
+def test_migrations_give_a_read_table_exactly_the_indexes_and_unique_constraints_of_its_model(
+    model, migrated_constraints
+):
+    # given: every index of the table is declared in Meta, where this test compares it
+    field_indexes = [
+        field.name
+        for field in model._meta.local_fields
+        if not field.primary_key and (field.db_index or field.unique)
+    ]
+    assert field_indexes == [], "declare read-table indexes in Meta.indexes / Meta.constraints"
+    declared = declared_in_meta(model)
+
+    # when
+    created = found_in_database(migrated_constraints[model._meta.db_table])
+
+    # then
+    assert created == declared

@@ -154,7 +154,7 @@ def test_date_from_includes_the_whole_first_day_and_excludes_the_day_before(
 
     # then
     assert ids == [str(later.id), str(first_moment.id)]
-    assert str(day_before.id) not in ids
+    assert str(day_before.id) in listed(reader_api)  # so the filter is what left it out
 
 
 def test_date_to_includes_the_whole_last_day_and_excludes_the_day_after(
@@ -170,7 +170,7 @@ def test_date_to_includes_the_whole_last_day_and_excludes_the_day_after(
 
     # then
     assert ids == [str(last_moment.id), str(earlier.id)]
-    assert str(day_after.id) not in ids
+    assert str(day_after.id) in listed(reader_api)  # so the filter is what left it out
 
 
 def test_date_from_and_date_to_on_the_same_day_keep_that_day_only(reader_api, customer, cheap):
@@ -197,7 +197,7 @@ def test_min_amount_keeps_totals_at_or_above_it(reader_api, customer, cheap):
 
     # then
     assert ids == [str(above.id), str(equal.id)]
-    assert str(below.id) not in ids
+    assert str(below.id) in listed(reader_api)  # so the filter is what left it out
 
 
 def test_max_amount_keeps_totals_at_or_below_it(reader_api, customer, cheap):
@@ -211,7 +211,7 @@ def test_max_amount_keeps_totals_at_or_below_it(reader_api, customer, cheap):
 
     # then
     assert ids == [str(equal.id), str(below.id)]
-    assert str(above.id) not in ids
+    assert str(above.id) in listed(reader_api)  # so the filter is what left it out
 
 
 def test_amount_filters_compare_cents_exactly(reader_api, customer):
@@ -392,8 +392,8 @@ def test_order_list_pages_by_ten_by_default_with_links(reader_api):
     assert [row["order_id"] for row in second["results"]] == newest_first[10:]
     assert second["next"] is None
     assert second["previous"] is not None
-    first_ids = {row["order_id"] for row in first["results"]}
-    assert not first_ids & {row["order_id"] for row in second["results"]}
+    back = reader_api.get(second["previous"]).json()
+    assert [row["order_id"] for row in back["results"]] == newest_first[:10]
 
 
 @pytest.mark.parametrize("page_size", ["abc", "0", "-5"])

@@ -19,7 +19,6 @@ from tests.conftest import (
     make_customer,
     make_order,
     make_product,
-    rename_analytics_column,
     set_status,
 )
 
@@ -144,13 +143,11 @@ def test_projection_status_shows_a_stalled_projection_at_the_last_event_it_appli
     assert 0 <= int(position) < first_failed <= head()
 
 
-def test_projection_status_keeps_a_multi_line_error_on_its_projection_line():
+def test_projection_status_keeps_a_multi_line_error_on_its_projection_line(analytics_schema):
     ann = make_customer()
-    rename_analytics_column("version", "broken_version")
-    try:
-        make_order(ann, [(make_product(), 1)])
-    finally:
-        rename_analytics_column("broken_version", "version")
+    analytics_schema.break_column("version")
+    make_order(ann, [(make_product(), 1)])
+    analytics_schema.repair()
     assert state_of("customer_analytics") == "stalled"
 
     out, _ = run("projection_status")
