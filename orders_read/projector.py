@@ -40,26 +40,24 @@ def inline_receiver(event_type: str) -> Callable[..., None]:
     projections = fed_by(event_type)
 
     def receive(sender: object, event: RecordedEvent, **kwargs: object) -> None:
-        stalled = stalled_projections()
-        current = [p for p in projections if p.name not in stalled]
         try:
-            with transaction.atomic():
-                project_live([event], current)
+            project_live([event], projections, events_are_new=True, unless_stalled=True)
         except Exception:
-            for projection in current:
-                apply_isolated(projection, event)
+            stalled = stalled_projections()
+            for projection in projections:
+                if projection.name not in stalled:
+                    apply_isolated(projection, event, new=True)
 
     receive.__name__ = receive.__qualname__ = f"project_{event_type}"
     return receive
 
 
 def apply_isolated(
-    projection: Projection, event: RecordedEvent, skipped: set[int] = frozenset()
+    projection: Projection, event: RecordedEvent, skipped: set[int] = frozenset(), *, new: bool
 ) -> bool:
     """Apply one event in a savepoint; on failure record it and tell the caller."""
     try:
-        with transaction.atomic():
-            project_live([event], [projection], {projection.name: skipped})
+        project_live([event], [projection], {projection.name: skipped}, events_are_new=new)
     except Exception as error:
         logger.exception("Projection %s failed on event #%s", projection.name, event.position)
         record_failure(projection.name, event, error)
@@ -185,8 +183,7 @@ def _apply_batch(
     """Apply a batch together; if it fails, apply its events one by one up to the failure."""
     projection, skipped = BY_NAME[name], skipped_positions(name)
     try:
-        with transaction.atomic():
-            project_live(batch, [projection], {name: skipped})
+        project_live(batch, [projection], {name: skipped})
     except Exception:
         return _apply_one_by_one(projection, state, batch, result, skipped)
     if batch:
@@ -202,7 +199,7 @@ def _apply_one_by_one(
     skipped: set[int],
 ) -> int | None:
     for event in batch:
-        if not apply_isolated(projection, event, skipped):
+        if not apply_isolated(projection, event, skipped, new=False):
             return event.position
         _advance(state, event, result, 1)
     return None

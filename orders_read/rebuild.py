@@ -105,7 +105,7 @@ class Scratch:
         done = 0
         while batch := events_after(*key, below=horizon(), limit=batch_size):
             with transaction.atomic():
-                project_bulk(batch, projections, self.tables, skipped, from_start=True)
+                project_bulk(batch, projections, self.tables, skipped, events_are_new=True)
             key = (batch[-1].transaction_id, batch[-1].position)
             done += len(batch)
             if progress:

@@ -7,9 +7,8 @@ The same rules thus run on two backends that differ only in how rows are written
 tables, with COPY).
 """
 
-import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import itemgetter, or_
@@ -19,6 +18,8 @@ from django.db import connection, models
 from django.db.models import Q, QuerySet
 
 from orders_write.event_store import RecordedEvent
+
+from .sql import Statement, decoded, fetch_together, select_rows
 
 Row = dict[str, Any]
 
@@ -41,7 +42,8 @@ class Table:
 
 class Need(NamedTuple):
     """Rows a rule will read: one row by key, or every row of a group. `to_add` says the rule
-    reads the row only to add it if absent (a replay from the start knows it is absent)."""
+    reads the row only to add it if absent: when no event of the batch has been applied
+    before (a command's own events, a replay from the start), such rows are known absent."""
 
     table: Table
     key: tuple | None = None
@@ -155,41 +157,32 @@ def _with_keys(names: tuple[str, ...], keys: list[tuple]) -> Q:
     return reduce(or_, (Q(**{names[split]: v}) & _with_keys(others, ks) for v, ks in rest.items()))
 
 
-def load_together(wanted: dict[TableRows, tuple[set[tuple], set[Any]]], *, lock: bool) -> None:
-    """Read the wanted rows of several tables, in one round trip on PostgreSQL."""
-    queries = {rows: rows.query(*keys_groups, lock=lock) for rows, keys_groups in wanted.items()}
-    if connection.vendor == "postgresql" and len(queries) > 1:
-        results = _fetch_together(list(queries.items()))
+def load_together(
+    wanted: dict[TableRows, tuple[set[tuple], set[Any]]],
+    *,
+    lock: bool,
+    first: Sequence[Statement] = (),
+) -> list[list[tuple]]:
+    """Read the wanted rows of several tables after running the `first` statements, in one
+    round trip on PostgreSQL; return what the `first` statements read."""
+    if connection.vendor == "postgresql":
+        statements = [
+            select_rows(r.model, r.table.key, keys, r.table.group_by, groups, lock=lock)
+            for r, (keys, groups) in wanted.items()
+        ]
+        results = fetch_together([*first, *statements])
+        found = [
+            decoded(rows.model, result)
+            for rows, result in zip(wanted, results[len(first) :], strict=True)
+        ]
     else:
-        results = [list(query.values()) for query in queries.values()]
-    for (rows, keys_groups), found in zip(wanted.items(), results, strict=True):
-        rows.loaded(found, *keys_groups)
-
-
-def _fetch_together(queries: list[tuple[TableRows, QuerySet]]) -> list[list[Row]]:
-    statements, params, fields = [], [], []
-    for rows, query in queries:
-        columns = rows.model._meta.local_fields
-        sql, query_params = query.values_list(*(f.attname for f in columns)).query.sql_with_params()
-        statements.append(sql)
-        params.extend(query_params)
-        fields.append(columns)
-    results = []
-    with connection.cursor() as cursor:
-        # Django's psycopg cursor binds on the client, so several statements can go together.
-        cursor.execute(";\n".join(statements), params)
-        for columns in fields:
-            results.append([_row(columns, values) for values in cursor.fetchall()])
-            cursor.nextset()
-    return results
-
-
-def _row(columns: list[models.Field], values: tuple) -> Row:
-    # Django reads jsonb as text on PostgreSQL and decodes it in the field.
-    return {
-        f.attname: json.loads(v) if isinstance(v, str) and isinstance(f, models.JSONField) else v
-        for f, v in zip(columns, values, strict=True)
-    }
+        results = fetch_together(list(first))
+        found = [
+            list(r.query(*keys_groups, lock=lock).values()) for r, keys_groups in wanted.items()
+        ]
+    for (rows, keys_groups), rows_found in zip(wanted.items(), found, strict=True):
+        rows.loaded(rows_found, *keys_groups)
+    return results[: len(first)]
 
 
 class RowStore:
@@ -202,10 +195,10 @@ class RowStore:
         *,
         models_by_table: dict[Table, type[models.Model]] | None = None,
         lock: bool = False,
-        rows_to_add_are_new: bool = False,
+        events_are_new: bool = False,
     ) -> None:
         self.projections = list(projections)
-        self.lock, self.rows_to_add_are_new = lock, rows_to_add_are_new
+        self.lock, self.events_are_new = lock, events_are_new
         self.by_event_type: defaultdict[str, list[Projection]] = defaultdict(list)
         for projection in self.projections:
             for event_type in projection.rules:
@@ -239,7 +232,7 @@ class RowStore:
         rows, row_key = self.tables[table], table.key_of(row)
         if row_key in rows.rows:
             return False
-        if not self.rows_to_add_are_new and self.get(table, *row_key) is not None:
+        if not self.events_are_new and self.get(table, *row_key) is not None:
             return False
         rows.new.add(rows.keep(row))
         return True
@@ -278,16 +271,31 @@ class RowStore:
 
     # -- what the backends call -----------------------------------------------------------------
 
-    def load(self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None) -> None:
-        """Read every row the rules will read for `events`, in a few queries per table."""
+    def load(
+        self,
+        events: list[RecordedEvent],
+        skipped: dict[str, set[int]] | None = None,
+        *,
+        first: Sequence[Statement] = (),
+    ) -> list[list[tuple]]:
+        """Read every row the rules will read for `events`, in a few queries per table, after
+        running the `first` statements (in the same round trip); return what they read."""
+        needs = self._unknown_needs(events, skipped or {})
+        results = load_together(needs, lock=self.lock, first=first) if needs or first else []
         while needs := self._unknown_needs(events, skipped or {}):
             load_together(needs, lock=self.lock)
+        return results
+
+    def leave_out(self, names: set[str]) -> None:
+        """Apply no rule of the named projections."""
+        for event_type, projections in self.by_event_type.items():
+            self.by_event_type[event_type] = [p for p in projections if p.name not in names]
 
     def _unknown_needs(
         self, events: list[RecordedEvent], skipped: dict[str, set[int]]
     ) -> dict[TableRows, tuple[set[tuple], set[Any]]]:
         wanted: defaultdict[TableRows, tuple[set, set]] = defaultdict(lambda: (set(), set()))
-        skip_adds = self.rows_to_add_are_new
+        skip_adds = self.events_are_new
         for projection, event in self._work(events, skipped):
             for need in projection.reads(event, self):
                 if not (skip_adds and need.to_add):

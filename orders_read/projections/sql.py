@@ -1,0 +1,173 @@
+"""The SQL the backends send: reads, upserts and guarded updates of read-table rows, several
+statements per round trip on PostgreSQL."""
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import orjson
+from django.db import connection, models
+from psycopg.types.json import Jsonb
+
+Statement = tuple[str, list[Any]]
+
+
+def select_rows(
+    model: type[models.Model],
+    key: tuple[str, ...],
+    keys: set[tuple],
+    group_by: str | None,
+    groups: set[Any],
+    *,
+    lock: bool,
+) -> Statement:
+    """Return a SELECT of the rows with any of `keys` or in any of `groups` (PostgreSQL)."""
+    quote, meta = connection.ops.quote_name, model._meta
+    conditions, params = [], []
+    if keys:
+        columns = [meta.get_field(name) for name in key]
+        names = ", ".join(quote(f.column) for f in columns)
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+        conditions.append(f"({names}) IN (SELECT * FROM unnest({arrays}))")  # noqa: S608
+        params += [list(column) for column in zip(*keys, strict=True)]
+    if groups:
+        conditions.append(f"{quote(meta.get_field(group_by).column)} = ANY(%s)")
+        params.append(list(groups))
+    sql = (
+        f"SELECT {', '.join(quote(f.column) for f in meta.local_fields)} "  # noqa: S608
+        f"FROM {quote(meta.db_table)} WHERE {' OR '.join(conditions)}"
+    )
+    return sql + (" FOR UPDATE" if lock else ""), params
+
+
+def fetch_together(statements: list[Statement]) -> list[list[tuple]]:
+    """Run several statements in one round trip on PostgreSQL; return each one's rows."""
+    results = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Django's psycopg cursor binds on the client, so several statements can go together.
+            cursor.execute(";\n".join(sql for sql, _ in statements), _joined(statements))
+            for _ in statements:
+                results.append(cursor.fetchall() if cursor.description else [])
+                cursor.nextset()
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall() if cursor.description else [])
+    return results
+
+
+def decoded(model: type[models.Model], rows: list[tuple]) -> list[dict[str, Any]]:
+    """Return rows a `select_rows` statement read, as dicts by attribute name."""
+    fields = model._meta.local_fields
+    # Django reads jsonb as text on PostgreSQL, leaving the decoding to the field.
+    json_at = [isinstance(f, models.JSONField) for f in fields]
+    names = [f.attname for f in fields]
+    return [
+        {
+            name: orjson.loads(v) if is_json and isinstance(v, str) else v
+            for name, is_json, v in zip(names, json_at, row, strict=True)
+        }
+        for row in rows
+    ]
+
+
+def upsert(
+    model: type[models.Model], key: tuple[str, ...], rows: list[dict[str, Any]], now: Any
+) -> Statement:
+    """Return an INSERT of `rows` that updates the rows whose key exists."""
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.local_fields if not isinstance(f, models.AutoField)]
+    key_columns = [model._meta.get_field(name).column for name in key]
+    updates = ", ".join(
+        f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+        for f in fields
+        if f.column not in key_columns
+    )
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        prepare(now if f.attname == "projected_at" else row[f.attname])
+        for row in rows
+        for f, prepare in zip(fields, _preparers(fields), strict=True)
+    ]
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([one_row] * len(rows))} "
+        f"ON CONFLICT ({', '.join(quote(c) for c in key_columns)}) DO UPDATE SET {updates}"
+    )
+    return sql, params
+
+
+def _preparers(fields: list[models.Field]) -> list[Callable[[Any], Any]]:
+    """Return, per field, how its values become parameters: psycopg adapts Python values
+    itself but for JSON; elsewhere the field prepares them."""
+    if connection.vendor == "postgresql":
+        return [_jsonb if isinstance(f, models.JSONField) else _same for f in fields]
+    return [partial(f.get_db_prep_save, connection=connection) for f in fields]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=_dumps)
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)
+
+
+def savepoint(name: str) -> Statement:
+    return f"SAVEPOINT {connection.ops.quote_name(name)}", []
+
+
+def release(name: str) -> Statement:
+    return f"RELEASE SAVEPOINT {connection.ops.quote_name(name)}", []
+
+
+def roll_back_to(name: str) -> None:
+    """Undo everything since the savepoint `name`, and end it."""
+    quoted = connection.ops.quote_name(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {quoted}")
+        cursor.execute(f"RELEASE SAVEPOINT {quoted}")
+
+
+def guarded_update(
+    model: type[models.Model],
+    where: dict[str, Any],
+    newer: tuple[str, int],
+    values: dict[str, Any],
+    now: Any,
+) -> Statement:
+    """Return an UPDATE of the rows matching `where` whose `newer` column is below a version."""
+    quote, meta = connection.ops.quote_name, model._meta
+    values = {**values, "projected_at": now}
+    column, version = newer
+    assignments = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in values)
+    conditions = " AND ".join(f"{quote(meta.get_field(n).column)} = %s" for n in where)
+    params = [meta.get_field(n).get_db_prep_save(v, connection) for n, v in values.items()]
+    params += [meta.get_field(n).get_db_prep_save(v, connection) for n, v in where.items()]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {conditions} AND {quote(meta.get_field(column).column)} < %s"
+    )
+    return sql, [*params, version]
+
+
+def execute_together(statements: list[Statement]) -> None:
+    """Run the statements, in one round trip where the database allows it."""
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(";\n".join(sql for sql, _ in statements), _joined(statements))
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+def _joined(statements: list[Statement]) -> list[Any]:
+    return [param for _, params in statements for param in params]
