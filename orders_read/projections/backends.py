@@ -22,13 +22,14 @@ from .sql import (
     Statement,
     execute_together,
     guarded_update,
+    insert_rows,
     release,
     roll_back_to,
     savepoint,
-    upsert,
+    update_row,
 )
 
-UPSERT_CHUNK = 500
+INSERT_CHUNK = 500
 _savepoints = itertools.count(1)
 
 
@@ -90,15 +91,18 @@ def project_bulk(
 
 
 def write_live(store: RowStore, *, last: Sequence[Statement] = ()) -> None:
-    """Upsert every new and changed row, then run the guarded updates and the `last`
-    statements, all in one round trip on PostgreSQL."""
+    """Insert new rows, update the changed columns of changed rows, then run the guarded
+    updates and the `last` statements, all in one round trip on PostgreSQL."""
     now = timezone.now()
     statements: list[Statement] = []
     for rows in store.tables.values():
-        changed = [rows.rows[k] for k in (*rows.new, *rows.changed)]
-        for start in range(0, len(changed), UPSERT_CHUNK):
-            chunk = changed[start : start + UPSERT_CHUNK]
-            statements.append(upsert(rows.model, rows.table.key, chunk, now))
+        new = [rows.rows[k] for k in rows.new]
+        for start in range(0, len(new), INSERT_CHUNK):
+            statements.append(insert_rows(rows.model, new[start : start + INSERT_CHUNK], now))
+        statements += [
+            update_row(rows.model, rows.table.key, rows.changed_columns, rows.rows[k], now)
+            for k in rows.changed
+        ]
     execute_together([*statements, *_guarded_updates(store, now), *last])
     _after_write(store)
 

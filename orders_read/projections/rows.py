@@ -101,6 +101,7 @@ class TableRows:
         self.absent: set[tuple] = set()
         self.new: set[tuple] = set()
         self.changed: set[tuple] = set()
+        self.changed_columns: set[str] = set()
         self.groups: defaultdict[Any, list[tuple]] = defaultdict(list)
         self.loaded_groups: set[Any] = set()
 
@@ -241,6 +242,7 @@ class RowStore:
         """Change columns of a row that `get`, `group` or `add` returned."""
         row.update(values)
         rows = self.tables[table]
+        rows.changed_columns.update(values)
         row_key = table.key_of(row)
         if row_key not in rows.new:
             rows.changed.add(row_key)

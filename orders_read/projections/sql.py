@@ -72,30 +72,46 @@ def decoded(model: type[models.Model], rows: list[tuple]) -> list[dict[str, Any]
     ]
 
 
-def upsert(
-    model: type[models.Model], key: tuple[str, ...], rows: list[dict[str, Any]], now: Any
-) -> Statement:
-    """Return an INSERT of `rows` that updates the rows whose key exists."""
+def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], now: Any) -> Statement:
+    """Return one INSERT of `rows`."""
     quote = connection.ops.quote_name
     fields = [f for f in model._meta.local_fields if not isinstance(f, models.AutoField)]
-    key_columns = [model._meta.get_field(name).column for name in key]
-    updates = ", ".join(
-        f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
-        for f in fields
-        if f.column not in key_columns
-    )
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    preparers = _preparers(fields)
     params = [
         prepare(now if f.attname == "projected_at" else row[f.attname])
         for row in rows
-        for f, prepare in zip(fields, _preparers(fields), strict=True)
+        for f, prepare in zip(fields, preparers, strict=True)
     ]
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([one_row] * len(rows))} "
-        f"ON CONFLICT ({', '.join(quote(c) for c in key_columns)}) DO UPDATE SET {updates}"
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([one_row] * len(rows))}"
     )
+    return sql, params
+
+
+def update_row(
+    model: type[models.Model],
+    key: tuple[str, ...],
+    columns: set[str],
+    row: dict[str, Any],
+    now: Any,
+) -> Statement:
+    """Return an UPDATE of the `columns` of the row with `row`'s key (and of `projected_at`)."""
+    quote, meta = connection.ops.quote_name, model._meta
+    values = {name: row[name] for name in sorted(columns - set(key))}
+    if any(f.attname == "projected_at" for f in meta.local_fields):
+        values["projected_at"] = now
+    fields = [meta.get_field(name) for name in (*values, *key)]
+    params = [
+        prepare(v)
+        for prepare, v in zip(
+            _preparers(fields), [*values.values(), *(row[k] for k in key)], strict=True
+        )
+    ]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields[: len(values)])
+    conditions = " AND ".join(f"{quote(f.column)} = %s" for f in fields[len(values) :])
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
     return sql, params
 
 
