@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -49,18 +50,39 @@ BEGIN_WRITING_SQL = """
 """
 
 
-def begin_writing(stream_ids: Iterable[UUID]) -> None:
-    """Start a command: announce it as an event writer and lock the streams it touches.
+STREAM_SQL = """
+    SELECT event_type, data::text, metadata::text FROM orders_write_event
+    WHERE stream_id = %s ORDER BY version
+"""
+Stream = list[tuple[str, dict[str, Any], dict[str, Any]]]
 
-    Both happen before the command's first write, on PostgreSQL. The table lock (which
-    conflicts with no other writer) lets the read side see every transaction that may
-    still append events; the advisory locks serialize commands on the same streams, so
-    their transaction ids follow their commit order. SQLite serializes every writer anyway.
+
+def begin_writing(stream_ids: Iterable[UUID], *, reading: UUID | None = None) -> Stream:
+    """Start a command: announce it as an event writer and lock the streams it touches;
+    with `reading`, return that stream's `(event_type, data, metadata)` read after the locks.
+
+    All of it happens before the command's first write, in one round trip on PostgreSQL.
+    The table lock (which conflicts with no other writer) lets the read side see every
+    transaction that may still append events; the advisory locks serialize commands on the
+    same streams, so their transaction ids follow their commit order. SQLite serializes
+    every writer anyway.
     """
-    if connection.vendor == "postgresql":
-        keys = sorted({_lock_key(stream_id) for stream_id in stream_ids})
-        with connection.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        return [] if reading is None else _stream(reading)
+    keys = sorted({_lock_key(stream_id) for stream_id in stream_ids})
+    with connection.cursor() as cursor:
+        if reading is None:
             cursor.execute(BEGIN_WRITING_SQL, [keys])
+            return []
+        cursor.execute(f"{BEGIN_WRITING_SQL};{STREAM_SQL}", [keys, reading])
+        cursor.nextset()
+        cursor.nextset()
+        return [(t, orjson.loads(data), orjson.loads(meta)) for t, data, meta in cursor.fetchall()]
+
+
+def _stream(stream_id: UUID) -> Stream:
+    rows = Event.objects.filter(stream_id=stream_id).order_by("version")
+    return list(rows.values_list("event_type", "data", "metadata"))
 
 
 def _lock_key(stream_id: UUID) -> int:

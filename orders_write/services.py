@@ -24,10 +24,10 @@ from .commands import (
     UpdateOrderStatus,
     UpdateProduct,
 )
-from .event_store import append, begin_writing, load_stream
+from .event_store import Stream, append, begin_writing
 from .events import CustomerRegistered, CustomerUpdated, ProductAdded, ProductUpdated
 from .exceptions import ConcurrencyConflict, IdempotencyConflict, InvalidCommand, NotFound
-from .models import Customer, Event, Order, OrderItem, Product
+from .models import Customer, Order, OrderItem, Product
 from .write_guard import command_service
 
 MAX_ORDER_TOTAL = Decimal("999999999999.99")
@@ -136,8 +136,10 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
     command = _normalized_order(command)
     fingerprint = _fingerprint(command)
     product_ids = [line.product_id for line in command.items]
-    begin_writing([command.order_id, command.customer_id, *product_ids])
-    existing = _previous_creation(command.order_id, fingerprint)
+    stream = begin_writing(
+        [command.order_id, command.customer_id, *product_ids], reading=command.order_id
+    )
+    existing = _previous_creation(command.order_id, stream, fingerprint)
     if existing is not None:
         return existing
     customer = _get(Customer, command.customer_id, "customer", field="customer_id")
@@ -169,8 +171,8 @@ def update_order_status(
     context = context or CommandContext()
     if command.status not in domain.STATUSES:
         raise InvalidCommand(f"Unknown status {command.status!r}.", field="status")
-    begin_writing([command.order_id])
-    history = load_stream(command.order_id)
+    stream = begin_writing([command.order_id], reading=command.order_id)
+    history = [(event_type, data) for event_type, data, _ in stream]
     if not history or history[0][0] != "OrderCreated":
         raise NotFound(f"Order {command.order_id} does not exist.")
     order = domain.Order.from_events(history)
@@ -235,11 +237,11 @@ def _fingerprint(command: CreateOrder) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _previous_creation(order_id: UUID, fingerprint: str) -> Order | None:
-    first = Event.objects.filter(stream_id=order_id, version=1).only("metadata").first()
-    if first is None:
+def _previous_creation(order_id: UUID, stream: Stream, fingerprint: str) -> Order | None:
+    if not stream:
         return None
-    if first.metadata.get("command_fingerprint") != fingerprint:
+    _, _, metadata = stream[0]
+    if metadata.get("command_fingerprint") != fingerprint:
         raise IdempotencyConflict(
             f"Order {order_id} already exists with a different request.", field="order_id"
         )
