@@ -13,6 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import orjson
+import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -80,15 +81,27 @@ def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> l
 
     `below` defaults to the current `horizon()`.
     """
-    below = horizon() if below is None else below
-    sql = POSTGRESQL_READ_SQL if _is_postgresql() else SQLITE_READ_SQL
+    params = [horizon() if below is None else below, after.transaction_id, after.position, limit]
+    if _is_postgresql():
+        return _postgresql_events(_fetch_binary(POSTGRESQL_READ_SQL, params))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [below, after.transaction_id, after.position, limit])
-        rows = cursor.fetchall()
-    return _postgresql_events(rows) if _is_postgresql() else _sqlite_events(rows)
+        cursor.execute(SQLITE_READ_SQL, params)
+        return _sqlite_events(cursor.fetchall())
+
+
+def _fetch_binary(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run a query on PostgreSQL and return its rows, transferred in binary.
+
+    Binary rows need no parsing of numbers, ids or times; Django's cursors only read text.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True, prepare=False)
+        return cursor.fetchall()
 
 
 def _postgresql_events(rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
+    """Build events from PostgreSQL rows, where only the JSON columns are left to decode."""
     loads = orjson.loads
     return [
         RecordedEvent(p, st, sid, v, et, loads(d), loads(m), at, tx)
