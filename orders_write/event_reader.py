@@ -6,7 +6,10 @@ writing events) are read, so an event that commits late is never skipped. SQLite
 writer at a time, so there `transaction_id` is 0 and the order is simply `position`.
 """
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
@@ -82,11 +85,28 @@ def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> l
     `below` defaults to the current `horizon()`.
     """
     params = [horizon() if below is None else below, after.transaction_id, after.position, limit]
-    if _is_postgresql():
-        return _postgresql_events(_fetch_binary(POSTGRESQL_READ_SQL, params))
-    with connection.cursor() as cursor:
-        cursor.execute(SQLITE_READ_SQL, params)
-        return _sqlite_events(cursor.fetchall())
+    with _cyclic_gc_paused():
+        if _is_postgresql():
+            return _postgresql_events(_fetch_binary(POSTGRESQL_READ_SQL, params))
+        with connection.cursor() as cursor:
+            cursor.execute(SQLITE_READ_SQL, params)
+            return _sqlite_events(cursor.fetchall())
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (not reference counting) while a batch is built.
+
+    A batch allocates hundreds of thousands of dicts and lists, none in a cycle; tracking
+    them as they come took a third of the reading time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _fetch_binary(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:

@@ -1,5 +1,6 @@
 """Reading the event store as the read side does: gap-safe order, checkpoints, lag."""
 
+import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,6 +156,17 @@ def test_a_checkpoint_before_an_event_reads_that_event_first():
     assert checkpoint < Checkpoint.of(order_created)
     assert read_events(checkpoint, limit=1) == [order_created]
     assert last_position_at_or_before(checkpoint) == order_created.position - 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_read_events_leaves_the_garbage_collector_as_it_found_it(enabled):
+    record_some_events()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        read_events(Checkpoint.START, limit=100)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 def test_read_events_on_an_empty_store_returns_nothing():
