@@ -80,10 +80,7 @@ SQLITE_READ_SQL = READ_SQL.format(data="data", metadata="metadata")
 
 
 def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> list[RecordedEvent]:
-    """Return up to `limit` events after `after`, with transaction ids below `below`.
-
-    `below` defaults to the current `horizon()`.
-    """
+    """Return up to `limit` events after `after`, below transaction `below` (or the horizon)."""
     params = [horizon() if below is None else below, after.transaction_id, after.position, limit]
     with _cyclic_gc_paused():
         if _is_postgresql():
@@ -95,11 +92,9 @@ def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> l
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (not reference counting) while a batch is built.
-
-    A batch allocates hundreds of thousands of dicts and lists, none in a cycle; tracking
-    them as they come took a third of the reading time.
-    """
+    """Pause the cyclic garbage collector (not reference counting) while a batch is built."""
+    # A batch allocates hundreds of thousands of dicts and lists, none in a cycle; collecting
+    # while they were built took a third of the reading time.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -110,10 +105,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _fetch_binary(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Run a query on PostgreSQL and return its rows, transferred in binary.
-
-    Binary rows need no parsing of numbers, ids or times; Django's cursors only read text.
-    """
+    """Run a query on PostgreSQL and return its rows, transferred in binary."""
+    # Binary rows need no parsing of numbers, ids or times; Django's cursors only read text.
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True, prepare=False)
@@ -147,11 +140,9 @@ def _sqlite_datetime(value: str | datetime | None) -> datetime | None:
 
 
 def horizon() -> int:
-    """Return the transaction id below which no event can still appear.
-
-    On PostgreSQL: the lowest transaction id among the commands now writing events (every
-    command announces itself before its first write), else the next id to be assigned.
-    """
+    """Return the transaction id below which no event can still appear."""
+    # On PostgreSQL: the lowest transaction id among the commands now writing events (each
+    # announces itself before its first write, see `begin_writing`), else the next id.
     if not _is_postgresql():
         return NO_HORIZON
     next_id = settled_below()
