@@ -140,6 +140,9 @@ class ProjectionStatusSerializer(serializers.Serializer):
     name = serializers.CharField()
     position = serializers.IntegerField()
     lag = serializers.IntegerField(help_text="Events not applied yet.")
+    lag_seconds = serializers.FloatField(
+        help_text="Seconds since the oldest event not applied yet was recorded (0 when none)."
+    )
     state = serializers.ChoiceField(choices=["current", "stalled"])
     last_error = serializers.CharField()
     last_error_at = serializers.DateTimeField(allow_null=True)
@@ -148,7 +151,7 @@ class ProjectionStatusSerializer(serializers.Serializer):
 
 
 class ProjectionStatusView(APIView):
-    """List each projection's position, lag behind the event store, state and last error."""
+    """List each projection's position, lag in events and seconds, state and last error."""
 
     serializer_class = ProjectionStatusSerializer
 

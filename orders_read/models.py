@@ -3,6 +3,8 @@ and the projections' own bookkeeping."""
 
 from django.db import models
 
+from orders_write.event_reader import Checkpoint
+
 STATUS_CHOICES = [
     (s, s) for s in ("pending", "confirmed", "paid", "shipped", "delivered", "cancelled")
 ]
@@ -207,6 +209,15 @@ class ProjectionState(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """Return the last place in the store's reading order the projection applied."""
+        return Checkpoint(self.transaction_id, self.position)
+
+    @checkpoint.setter
+    def checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.transaction_id, self.position = checkpoint.transaction_id, checkpoint.position
 
 
 class ProjectionFailure(models.Model):

@@ -1,23 +1,23 @@
 """Running projections: inline from the signals with failure isolation, and catching up
-from the event store in a gap-safe order.
-
-Events are applied in (transaction_id, position) order. On PostgreSQL `transaction_id` is
-the writing transaction's id and only events below the oldest running transaction are
-read, so an event that commits late is never skipped. SQLite has one writer at a time, so
-there the order is simply `position`.
+from the event store in its gap-safe order (see `orders_write.event_reader`).
 """
 
 import logging
-import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from orders_write.event_reader import (
+    Checkpoint,
+    checkpoint_before,
+    read_events,
+    settled_below,
+    wait_for_event_writers,
+)
 from orders_write.event_store import RecordedEvent
-from orders_write.models import Event
 
 from .models import ProjectionFailure, ProjectionState
 from .projections import BY_NAME, fed_by
@@ -25,8 +25,6 @@ from .projections.backends import project_live
 from .projections.rows import Projection
 
 logger = logging.getLogger(__name__)
-
-NO_HORIZON = 2**63 - 1
 
 
 def inline_receiver(event_type: str) -> Callable[..., None]:
@@ -84,67 +82,17 @@ def record_failure(projection: str, event: RecordedEvent, error: Exception) -> N
             "failed_at": timezone.now(),
         },
     )
-    transaction_id, position = _checkpoint_before(event)
+    checkpoint = checkpoint_before(event)
     ProjectionState.objects.get_or_create(name=projection)
     ProjectionState.objects.filter(name=projection, stalled=False).update(
-        stalled=True, transaction_id=transaction_id, position=position
+        stalled=True, transaction_id=checkpoint.transaction_id, position=checkpoint.position
     )
-
-
-def _checkpoint_before(event: RecordedEvent) -> tuple[int, int]:
-    """A checkpoint below `event` and below every event still being written."""
-    if connection.vendor != "postgresql":
-        return 0, event.position - 1
-    return min(horizon(), event.transaction_id) - 1, NO_HORIZON
-
-
-def horizon() -> int:
-    """No event with a transaction id below this one can still appear.
-
-    On PostgreSQL: the lowest transaction id among the commands now writing events
-    (every command announces itself before its first write), else the next id to be
-    assigned.
-    """
-    if connection.vendor != "postgresql":
-        return NO_HORIZON
-    next_id = _snapshot_bound("pg_snapshot_xmax")
-    writers = [_full_transaction_id(xid, next_id) for _, xid in _event_writers()]
-    return min([next_id, *writers])
-
-
-def _full_transaction_id(xid: str, next_id: int) -> int:
-    """Widen a 32-bit xid to the 64-bit id of the current epoch (it precedes `next_id`)."""
-    return next_id - ((next_id - int(xid)) % 2**32)
-
-
-def _snapshot_bound(function: str) -> int:
-    if connection.vendor != "postgresql":
-        return NO_HORIZON
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(pg_current_snapshot())::text::bigint")
-        return cursor.fetchone()[0]
-
-
-def events_after(
-    transaction_id: int, position: int, *, below: int, limit: int
-) -> list[RecordedEvent]:
-    """Return up to `limit` events after a checkpoint, with transaction ids below `below`."""
-    # A row comparison, so the (transaction_id, position) index serves range and order.
-    rows = (
-        Event.objects.filter(transaction_id__lt=below)
-        .extra(where=["(transaction_id, position) > (%s, %s)"], params=[transaction_id, position])
-        .order_by("transaction_id", "position")[:limit]
-    )
-    return [RecordedEvent(**values) for values in rows.values(*RECORDED_FIELDS)]
 
 
 def locked_state(projection: str) -> ProjectionState:
     """Return the projection's state row, locked until the transaction ends."""
     ProjectionState.objects.get_or_create(name=projection)
     return ProjectionState.objects.select_for_update().get(name=projection)
-
-
-RECORDED_FIELDS = [f.name for f in fields(RecordedEvent)]
 
 
 @dataclass
@@ -162,9 +110,7 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
             state = locked_state(projection)
             if not state.stalled:
                 return result
-            batch = events_after(
-                state.transaction_id, state.position, below=horizon(), limit=batch_size
-            )
+            batch = read_events(state.checkpoint, limit=batch_size)
             result.failed_at = _apply_batch(projection, state, batch, result)
             state.stalled = bool(batch) or result.failed_at is not None
             state.save()
@@ -206,7 +152,7 @@ def _apply_one_by_one(
 
 
 def _advance(state: ProjectionState, event: RecordedEvent, result: CatchUpResult, n: int) -> None:
-    state.transaction_id, state.position = event.transaction_id, event.position
+    state.checkpoint = Checkpoint.of(event)
     state.last_advanced_at = timezone.now()
     result.applied += n
 
@@ -245,48 +191,18 @@ def _apply_skipped_while_resuming(projection: str, batch_size: int, result: Catc
     on the event store when the projection resumed. Wait for those commands to end, then
     re-apply (idempotently) everything after the checkpoint.
     """
-    if connection.vendor != "postgresql":
-        return
-    if not _wait_for_event_writers():
+    if not wait_for_event_writers():
         ProjectionState.objects.filter(name=projection).update(stalled=True)
         return
-    below = _snapshot_bound("pg_snapshot_xmax")
+    below = settled_below()
     while True:
         with transaction.atomic():
             state = locked_state(projection)
             if state.stalled:
                 return
-            batch = events_after(
-                state.transaction_id, state.position, below=below, limit=batch_size
-            )
+            batch = read_events(state.checkpoint, below=below, limit=batch_size)
             result.failed_at = _apply_batch(projection, state, batch, result)
             state.stalled = result.failed_at is not None
             state.save()
         if not batch or result.failed_at is not None:
             return
-
-
-EVENT_WRITERS_SQL = """
-    SELECT activity.pid, activity.backend_xid::text
-    FROM pg_locks AS lock JOIN pg_stat_activity AS activity ON activity.pid = lock.pid
-    WHERE lock.locktype = 'relation' AND lock.relation = %s::regclass
-      AND lock.mode = 'RowExclusiveLock'
-      AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND activity.backend_xid IS NOT NULL AND activity.pid <> pg_backend_pid()
-"""
-
-
-def _wait_for_event_writers(timeout: float = 60) -> bool:
-    """Wait until the transactions now writing events have ended; False on time-out."""
-    writers = _event_writers()
-    deadline = time.monotonic() + timeout
-    while writers and time.monotonic() < deadline:
-        time.sleep(0.005)
-        writers &= _event_writers()
-    return not writers
-
-
-def _event_writers() -> set[tuple[int, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(EVENT_WRITERS_SQL, [Event._meta.db_table])
-        return set(cursor.fetchall())

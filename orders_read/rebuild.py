@@ -10,17 +10,13 @@ from django.apps.registry import Apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from orders_write.event_reader import Checkpoint, count_events, read_events
+
 from .cache import forget_popular_products
 from .projections import BY_NAME, NAMES
 from .projections.backends import project_bulk
 from .projections.rows import Table
-from .projector import (
-    catch_up,
-    events_after,
-    horizon,
-    locked_state,
-    skipped_positions,
-)
+from .projector import catch_up, locked_state, skipped_positions
 
 Progress = Callable[[int, int], None]
 IGNORED_COLUMNS = {"projected_at"}
@@ -96,22 +92,22 @@ class Scratch:
             for _, scratch in self.pairs():
                 cursor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
 
-    def fill(self, *, batch_size: int, progress: Progress | None = None) -> tuple[int, int]:
-        """Replay every settled event into the scratch tables; return the last key applied."""
+    def fill(self, *, batch_size: int, progress: Progress | None = None) -> Checkpoint:
+        """Replay every settled event into the scratch tables; return the last one applied."""
         skipped = {p: skipped_positions(p) for p in self.projections}
         projections = [BY_NAME[name] for name in self.projections]
-        key = (0, 0)
-        total = _settled_event_count()
+        checkpoint = Checkpoint.START
+        total = count_events()
         done = 0
-        while batch := events_after(*key, below=horizon(), limit=batch_size):
+        while batch := read_events(checkpoint, limit=batch_size):
             with transaction.atomic():
                 project_bulk(batch, projections, self.tables, skipped, events_are_new=True)
-            key = (batch[-1].transaction_id, batch[-1].position)
+            checkpoint = Checkpoint.of(batch[-1])
             done += len(batch)
             if progress:
                 progress(done, max(total, done))
         self.analyze()
-        return key
+        return checkpoint
 
     def analyze(self) -> None:
         """Give the planner statistics for the new tables before readers get them."""
@@ -133,12 +129,6 @@ def _create_table_sql(model: type[models.Model]) -> list[str]:
     return [*editor.collected_sql, *(str(sql) for sql in editor.deferred_sql)]
 
 
-def _settled_event_count() -> int:
-    from orders_write.models import Event
-
-    return Event.objects.filter(transaction_id__lt=horizon()).count()
-
-
 def _quoted(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -154,23 +144,23 @@ def rebuild(
     scratch = Scratch(projections, suffix="rebuild")
     scratch.create()
     try:
-        last_key = scratch.fill(batch_size=batch_size, progress=progress)
-        _swap_in(scratch, last_key)
+        last_applied = scratch.fill(batch_size=batch_size, progress=progress)
+        _swap_in(scratch, last_applied)
     except BaseException:
         scratch.drop()
         raise
     forget_popular_products()
     for projection in projections:
         catch_up(projection, batch_size=batch_size)
-    return _settled_event_count()
+    return count_events()
 
 
-def _swap_in(scratch: Scratch, last_key: tuple[int, int]) -> None:
+def _swap_in(scratch: Scratch, last_applied: Checkpoint) -> None:
     with transaction.atomic():
         for projection in scratch.projections:
             state = locked_state(projection)
             state.stalled = True
-            state.transaction_id, state.position = last_key
+            state.checkpoint = last_applied
             state.last_advanced_at = timezone.now()
             state.save()
         with connection.cursor() as cursor:

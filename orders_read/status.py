@@ -4,9 +4,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, Q
-
-from orders_write.models import Event
+from orders_write.event_reader import Head, Lag, head, lag, last_position_at_or_before
 
 from .models import ProjectionFailure, ProjectionState
 from .projections import NAMES
@@ -17,6 +15,7 @@ class ProjectionStatus:
     name: str
     position: int
     lag: int
+    lag_seconds: float
     state: str
     last_error: str
     last_error_at: datetime | None
@@ -33,43 +32,26 @@ def projection_statuses() -> list[ProjectionStatus]:
     A current projection is applied inline by each command, so it stands at the head of
     the store; a stalled one stands at its checkpoint until catch-up moves it on.
     """
-    head = Event.objects.aggregate(head=Max("position"), at=Max("recorded_at"))
+    store_head = head()
     states = {state.name: state for state in ProjectionState.objects.all()}
-    return [_status(name, states.get(name), head) for name in NAMES]
+    return [_status(name, states.get(name), store_head) for name in NAMES]
 
 
-def _status(name: str, state: ProjectionState | None, head: dict[str, Any]) -> ProjectionStatus:
-    open_failures = ProjectionFailure.objects.filter(projection=name, resolution="")
+def _status(name: str, state: ProjectionState | None, store_head: Head) -> ProjectionStatus:
     last_failure = ProjectionFailure.objects.filter(projection=name).order_by("-failed_at").first()
+    position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
     stalled = state is not None and state.stalled
+    if stalled:
+        position = last_position_at_or_before(state.checkpoint)
+        advanced_at, behind = state.last_advanced_at, lag(state.checkpoint)
     return ProjectionStatus(
         name=name,
-        position=_last_applied(state) if stalled else head["head"] or 0,
-        lag=_events_after(state) if stalled else 0,
+        position=position,
+        lag=behind.events,
+        lag_seconds=behind.seconds,
         state="stalled" if stalled else "current",
         last_error=last_failure.error if last_failure else "",
         last_error_at=last_failure.failed_at if last_failure else None,
-        open_failures=open_failures.count(),
-        last_advanced_at=state.last_advanced_at if stalled else head["at"],
+        open_failures=ProjectionFailure.objects.filter(projection=name, resolution="").count(),
+        last_advanced_at=advanced_at,
     )
-
-
-def _last_applied(state: ProjectionState) -> int:
-    """Return the position of the last event at or before the projection's checkpoint."""
-    last = (
-        Event.objects.extra(
-            where=["(transaction_id, position) <= (%s, %s)"],
-            params=[state.transaction_id, state.position],
-        )
-        .order_by("-transaction_id", "-position")
-        .values_list("position", flat=True)
-        .first()
-    )
-    return last or 0
-
-
-def _events_after(state: ProjectionState) -> int:
-    return Event.objects.filter(
-        Q(transaction_id__gt=state.transaction_id)
-        | Q(transaction_id=state.transaction_id, position__gt=state.position)
-    ).count()

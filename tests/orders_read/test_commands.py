@@ -56,10 +56,10 @@ def run_failing(name: str, *args: str, **options) -> tuple[CommandError, str, st
 
 
 def status_table(output: str) -> dict[str, list[str]]:
-    """Parse projection_status output into {projection: [state, position, lag, advanced, error]}."""
+    """Parse projection_status output into {projection: [the columns after its name]}."""
     header, *lines = output.splitlines()
-    assert header.split()[:4] == ["projection", "state", "position", "lag"]
-    rows = [line.split(maxsplit=5) for line in lines]
+    assert header.split()[:5] == ["projection", "state", "position", "lag", "lag(s)"]
+    rows = [line.split(maxsplit=6) for line in lines]
     return {name: rest for name, *rest in rows}
 
 
@@ -115,8 +115,8 @@ def test_projection_status_prints_one_current_line_per_projection_at_the_head():
 
     table = status_table(out)
     assert sorted(table) == sorted(NAMES)
-    for state, position, lag, *_ in table.values():
-        assert (state, int(position), int(lag)) == ("current", head(), 0)
+    for state, position, lag, lag_seconds, *_ in table.values():
+        assert (state, int(position), int(lag), float(lag_seconds)) == ("current", head(), 0, 0)
     assert err == ""
 
 
@@ -127,10 +127,10 @@ def test_projection_status_shows_a_stalled_projection_with_its_lag_and_last_erro
 
     table = status_table(out)
     assert len(out.splitlines()) == 1 + len(NAMES)
-    state, _position, lag, _advanced, error = table["customer_analytics"]
-    assert state == "stalled" and int(lag) >= 1
+    state, _position, lag, lag_seconds, _advanced, error = table["customer_analytics"]
+    assert state == "stalled" and int(lag) >= 1 and float(lag_seconds) >= 0
     assert "total_orders" in error
-    assert table["order_summary"][:3] == ["current", str(head()), "0"]
+    assert table["order_summary"][:4] == ["current", str(head()), "0", "0.0"]
 
 
 def test_projection_status_shows_a_stalled_projection_at_the_last_event_it_applied(
@@ -154,7 +154,7 @@ def test_projection_status_keeps_a_multi_line_error_on_its_projection_line(analy
 
     # PostgreSQL's messages run over several lines ("...does not exist\nLINE 1: ...").
     assert len(out.splitlines()) == 1 + len(NAMES)
-    assert "version" in status_table(out)["customer_analytics"][4]
+    assert "version" in status_table(out)["customer_analytics"][5]
 
 
 # -- catch_up_projections ---------------------------------------------------------------

@@ -144,7 +144,7 @@ def test_projection_status_page_lists_every_projection_and_shows_a_stalled_one(
     assert page.count("<td>current</td>") == len(NAMES) - 1
     assert ">stalled<" in page
     assert "total_orders" in page
-    assert "lag" in page
+    assert "lag (events)" in page and "lag (seconds)" in page
 
 
 def test_projection_status_api_describes_each_projection(admin_client, failure):
@@ -154,14 +154,17 @@ def test_projection_status_api_describes_each_projection(admin_client, failure):
     statuses = {status["name"]: status for status in response.json()}
     assert sorted(statuses) == sorted(NAMES)
     for status in statuses.values():
-        expected = {"name", "position", "lag", "state", "last_error", "open_failures"}
+        expected = {"name", "position", "lag", "lag_seconds", "state", "last_error"}
+        expected |= {"open_failures", "last_error_at", "last_advanced_at"}
         assert expected <= set(status)
     analytics = statuses.pop("customer_analytics")
     assert analytics["state"] == "stalled"
     assert analytics["open_failures"] == 1 and analytics["lag"] >= 1
+    assert analytics["lag_seconds"] >= 0
     assert "total_orders" in analytics["last_error"]
     for status in statuses.values():
         assert (status["state"], status["position"], status["lag"]) == ("current", head(), 0)
+        assert status["lag_seconds"] == 0
         assert (status["last_error"], status["open_failures"]) == ("", 0)
     assert 0 <= analytics["position"] < failure.event_position
 
