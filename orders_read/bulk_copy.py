@@ -1,10 +1,10 @@
 """Insert many rows at once: COPY on PostgreSQL, multi-row INSERTs elsewhere."""
 
+from operator import itemgetter
 from typing import Any
 
 import orjson
 from django.db import connection, models
-from psycopg.types.json import Jsonb
 
 
 def copy_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
@@ -34,13 +34,18 @@ def copy_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
 
 
 def _copy(cursor: Any, table: str, columns: str, fields: list, rows: list[dict[str, Any]]) -> None:
-    # psycopg adapts Python values itself; only JSON needs saying.
-    names = [f.attname for f in fields]
-    json_names = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    # psycopg adapts Python values itself; JSON goes as text, which jsonb's input parses.
+    values_of = itemgetter(*(f.attname for f in fields))
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([Jsonb(row[n], _dumps) if n in json_names else row[n] for n in names])
+            values = values_of(row)
+            if json_at:
+                values = list(values)
+                for i in json_at:
+                    values[i] = _json(values[i])
+            copy.write_row(values)
 
 
-def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=str)
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()

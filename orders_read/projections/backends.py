@@ -96,12 +96,12 @@ def write_live(store: RowStore, *, last: Sequence[Statement] = ()) -> None:
     now = timezone.now()
     statements: list[Statement] = []
     for rows in store.tables.values():
-        new = [rows.rows[k] for k in rows.new]
+        new = list(rows.new.values())
         for start in range(0, len(new), INSERT_CHUNK):
             statements.append(insert_rows(rows.model, new[start : start + INSERT_CHUNK], now))
         statements += [
-            update_row(rows.model, rows.table.key, rows.changed_columns, rows.rows[k], now)
-            for k in rows.changed
+            update_row(rows.model, rows.table.key, rows.changed_columns, row, now)
+            for row in rows.changed.values()
         ]
     execute_together([*statements, *_guarded_updates(store, now), *last])
     _after_write(store)
@@ -113,10 +113,10 @@ def write_bulk(store: RowStore) -> None:
     for rows in store.tables.values():
         if rows.changed:
             rows.model.objects.filter(matching(rows.table, rows.changed, set())).delete()
-        written = [rows.rows[k] for k in (*rows.changed, *rows.new)]
+        written = [*rows.changed.values(), *rows.new.values()]
         for row in written:
             row["projected_at"] = now
-        copy_rows(rows.model, [_without_auto_key(rows.model, row) for row in written])
+        copy_rows(rows.model, written)
     execute_together(_guarded_updates(store, now))
     _after_write(store)
 
@@ -131,10 +131,3 @@ def _after_write(store: RowStore) -> None:
     for projection in store.written_projections():
         if projection.after_write:
             projection.after_write()
-
-
-def _without_auto_key(model: type[models.Model], row: dict[str, Any]) -> dict[str, Any]:
-    pk = model._meta.pk
-    if isinstance(pk, models.AutoField) and pk.attname in row:
-        row = {k: v for k, v in row.items() if k != pk.attname}
-    return row

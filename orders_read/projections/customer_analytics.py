@@ -6,13 +6,12 @@ from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from orders_write.event_store import RecordedEvent
 
 from ..models import CustomerAnalytics, CustomerOrderContribution
-from .rows import Need, Projection, Row, RowStore, Table, group, key, new
-from .values import moment
+from .rows import Need, Projection, Row, RowStore, Table, group, key
+from .values import moment, uuid
 
 CENTS = Decimal("0.01")
 VIP_SPENDING = Decimal("1000.00")
@@ -46,7 +45,7 @@ def contribution_row(event: RecordedEvent) -> dict[str, Any]:
         units[item["category"]] += item["quantity"]
     return {
         "order_id": event.stream_id,
-        "customer_id": UUID(data["customer_id"]),
+        "customer_id": uuid(data["customer_id"]),
         "order_date": moment(data["order_date"]),
         "total_amount": Decimal(data["total_amount"]),
         "category_units": dict(units),
@@ -56,8 +55,8 @@ def contribution_row(event: RecordedEvent) -> dict[str, Any]:
 
 def favorite_category(category_units: dict[str, int]) -> str:
     """Return the category with the most units, ties broken alphabetically ('' if none)."""
-    ranked = sorted((-units, category) for category, units in category_units.items() if units > 0)
-    return ranked[0][1] if ranked else ""
+    counted = [(-units, category) for category, units in category_units.items() if units > 0]
+    return min(counted)[1] if counted else ""
 
 
 def customer_segment(counted_orders: int, total_spent: Decimal) -> str:
@@ -88,14 +87,16 @@ def count_order_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
     if not rows.add(CONTRIBUTIONS, contribution):
         return
     analytics = rows.get(ANALYTICS, contribution["customer_id"])
-    units = Counter(analytics["category_units"]) + Counter(contribution["category_units"])
+    units = dict(analytics["category_units"])
+    for category, n in contribution["category_units"].items():
+        units[category] = units.get(category, 0) + n
     dates = [analytics["last_order_date"], contribution["order_date"]]
     _change_totals(
         rows,
         analytics,
         orders=analytics["total_orders"] + 1,
         spent=analytics["total_spent"] + contribution["total_amount"],
-        category_units=dict(units),
+        category_units=units,
         last_order_date=max(filter(None, dates)),
     )
 
@@ -139,16 +140,21 @@ def _change_totals(
     )
 
 
-def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.event_type == "CustomerRegistered":
-        yield new(ANALYTICS, event.stream_id)
-    elif event.event_type == "CustomerUpdated":
-        yield key(ANALYTICS, event.stream_id)
-    elif event.event_type == "OrderCreated":
-        yield new(CONTRIBUTIONS, event.stream_id)
-        yield key(ANALYTICS, UUID(event.data["customer_id"]))
-    elif event.data["new_status"] == "cancelled":
-        customer_id = UUID(event.data["customer_id"])
+def the_customer(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    yield key(ANALYTICS, event.stream_id)
+
+
+def the_customer_of_the_order(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    yield key(ANALYTICS, uuid(event.data["customer_id"]))
+
+
+def the_order_contribution(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    yield key(CONTRIBUTIONS, event.stream_id)
+
+
+def the_cancelled_order_and_customer(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    if event.data["new_status"] == "cancelled":
+        customer_id = uuid(event.data["customer_id"])
         yield key(CONTRIBUTIONS, event.stream_id)
         yield key(ANALYTICS, customer_id)
         yield group(CONTRIBUTIONS, customer_id)
@@ -163,5 +169,10 @@ PROJECTION = Projection(
         "OrderCreated": count_order_in_analytics,
         "OrderStatusUpdated": take_cancelled_order_out_of_analytics,
     },
-    reads=rows_read,
+    reads={
+        "CustomerUpdated": the_customer,
+        "OrderCreated": the_customer_of_the_order,
+        "OrderStatusUpdated": the_cancelled_order_and_customer,
+    },
+    adds={"CustomerRegistered": the_customer, "OrderCreated": the_order_contribution},
 )

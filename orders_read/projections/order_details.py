@@ -3,13 +3,12 @@
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderDetails
-from .rows import Need, Projection, RowStore, Table, key, new
-from .values import moment, placed_entry, status_entry
+from .rows import Need, Projection, RowStore, Table, key
+from .values import moment, placed_entry, status_entry, uuid
 
 DETAILS = Table(OrderDetails, key=("order_id",))
 
@@ -19,7 +18,7 @@ def details_row(event: RecordedEvent) -> dict[str, Any]:
     data = event.data
     return {
         "order_id": event.stream_id,
-        "customer_id": UUID(data["customer_id"]),
+        "customer_id": uuid(data["customer_id"]),
         "customer_name": data["customer_name"],
         "customer_email": data["customer_email"],
         "customer_version": data["customer_version"],
@@ -61,11 +60,8 @@ def rename_customer_in_details(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
-def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.event_type == "OrderCreated":
-        yield new(DETAILS, event.stream_id)
-    elif event.event_type == "OrderStatusUpdated":
-        yield key(DETAILS, event.stream_id)
+def the_order(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    yield key(DETAILS, event.stream_id)
 
 
 PROJECTION = Projection(
@@ -76,5 +72,6 @@ PROJECTION = Projection(
         "OrderStatusUpdated": add_status_change_to_details,
         "CustomerUpdated": rename_customer_in_details,
     },
-    reads=rows_read,
+    reads={"OrderStatusUpdated": the_order},
+    adds={"OrderCreated": the_order},
 )

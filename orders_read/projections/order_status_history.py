@@ -6,7 +6,7 @@ from typing import Any
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderStatusChange
-from .rows import Need, Projection, RowStore, Table, new
+from .rows import Need, Projection, RowStore, Table, key
 from .values import moment, placed_entry, status_entry
 
 HISTORY = Table(OrderStatusChange, key=("order_id", "version"))
@@ -23,8 +23,8 @@ def record_status_in_history(event: RecordedEvent, rows: RowStore) -> None:
     rows.add(HISTORY, history_row(event))
 
 
-def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    yield new(HISTORY, event.stream_id, event.version)
+def the_entry(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    yield key(HISTORY, event.stream_id, event.version)
 
 
 PROJECTION = Projection(
@@ -34,5 +34,6 @@ PROJECTION = Projection(
         "OrderCreated": record_status_in_history,
         "OrderStatusUpdated": record_status_in_history,
     },
-    reads=rows_read,
+    reads={},
+    adds={"OrderCreated": the_entry, "OrderStatusUpdated": the_entry},
 )

@@ -3,13 +3,12 @@
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderSummary
-from .rows import Need, Projection, RowStore, Table, key, new
-from .values import moment
+from .rows import Need, Projection, RowStore, Table, key
+from .values import moment, uuid
 
 SUMMARY = Table(OrderSummary, key=("order_id",))
 
@@ -19,7 +18,7 @@ def summary_row(event: RecordedEvent) -> dict[str, Any]:
     data = event.data
     return {
         "order_id": event.stream_id,
-        "customer_id": UUID(data["customer_id"]),
+        "customer_id": uuid(data["customer_id"]),
         "customer_name": data["customer_name"],
         "customer_version": data["customer_version"],
         "order_date": moment(data["order_date"]),
@@ -49,11 +48,8 @@ def rename_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
-def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.event_type == "OrderCreated":
-        yield new(SUMMARY, event.stream_id)
-    elif event.event_type == "OrderStatusUpdated":
-        yield key(SUMMARY, event.stream_id)
+def the_order(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    yield key(SUMMARY, event.stream_id)
 
 
 PROJECTION = Projection(
@@ -64,5 +60,6 @@ PROJECTION = Projection(
         "OrderStatusUpdated": change_status_in_summary,
         "CustomerUpdated": rename_customer_in_summary,
     },
-    reads=rows_read,
+    reads={"OrderStatusUpdated": the_order},
+    adds={"OrderCreated": the_order},
 )

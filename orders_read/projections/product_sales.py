@@ -5,14 +5,13 @@ cancelling an order takes its lines out exactly once."""
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from orders_write.event_store import RecordedEvent
 
 from ..cache import forget_popular_products
 from ..models import ProductSaleLine, ProductSales
-from .rows import Need, Projection, RowStore, Table, group, key, new
-from .values import moment
+from .rows import Need, Projection, RowStore, Table, group, key
+from .values import moment, uuid
 
 SALES = Table(ProductSales, key=("product_id", "sale_date"))
 SALE_LINES = Table(ProductSaleLine, key=("order_id", "product_id"), group_by="order_id")
@@ -24,7 +23,7 @@ def sale_line_rows(event: RecordedEvent) -> list[dict[str, Any]]:
     return [
         {
             "order_id": event.stream_id,
-            "product_id": UUID(item["product_id"]),
+            "product_id": uuid(item["product_id"]),
             "sale_date": sale_date,
             "quantity": item["quantity"],
             "revenue": Decimal(item["line_total"]),
@@ -89,14 +88,19 @@ def rename_product_in_sales(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
-def rows_read(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.event_type == "OrderCreated":
-        sale_date = moment(event.data["order_date"]).date()
-        for item in event.data["items"]:
-            product_id = UUID(item["product_id"])
-            yield new(SALE_LINES, event.stream_id, product_id)
-            yield key(SALES, product_id, sale_date)
-    elif event.event_type == "OrderStatusUpdated" and event.data["new_status"] == "cancelled":
+def the_days_sold(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    sale_date = moment(event.data["order_date"]).date()
+    for item in event.data["items"]:
+        yield key(SALES, uuid(item["product_id"]), sale_date)
+
+
+def the_order_lines(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    for item in event.data["items"]:
+        yield key(SALE_LINES, event.stream_id, uuid(item["product_id"]))
+
+
+def the_cancelled_lines_and_days(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
+    if event.data["new_status"] == "cancelled":
         yield group(SALE_LINES, event.stream_id)
         for line in rows.peek_group(SALE_LINES, event.stream_id):
             yield key(SALES, line["product_id"], line["sale_date"])
@@ -110,6 +114,7 @@ PROJECTION = Projection(
         "OrderStatusUpdated": take_cancelled_order_out_of_sales,
         "ProductUpdated": rename_product_in_sales,
     },
-    reads=rows_read,
+    reads={"OrderCreated": the_days_sold, "OrderStatusUpdated": the_cancelled_lines_and_days},
+    adds={"OrderCreated": the_order_lines},
     after_write=forget_popular_products,
 )

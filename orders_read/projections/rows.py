@@ -8,7 +8,7 @@ tables, with COPY).
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import itemgetter, or_
@@ -41,24 +41,16 @@ class Table:
 
 
 class Need(NamedTuple):
-    """Rows a rule will read: one row by key, or every row of a group. `to_add` says the rule
-    reads the row only to add it if absent: when no event of the batch has been applied
-    before (a command's own events, a replay from the start), such rows are known absent."""
+    """Rows a rule will read: one row by key, or every row of a group."""
 
     table: Table
     key: tuple | None = None
     group: Any = None
-    to_add: bool = False
 
 
 def key(table: Table, *values: Any) -> Need:
     """Say that a rule reads the row of `table` with this natural key."""
     return Need(table, key=values)
-
-
-def new(table: Table, *values: Any) -> Need:
-    """Say that a rule adds the row of `table` with this natural key unless it exists."""
-    return Need(table, key=values, to_add=True)
 
 
 def group(table: Table, value: Any) -> Need:
@@ -72,14 +64,23 @@ Reads = Callable[[RecordedEvent, "RowStore"], Iterable[Need]]
 
 @dataclass(frozen=True, eq=False)
 class Projection:
-    """One read model: its tables, its handler table (event type -> rule), and what each
-    event's rules read (so a batch loads its rows in one query per table)."""
+    """One read model: its tables, its handler table (event type -> rule), and, by event
+    type, the rows its rule reads and the rows it adds unless they exist, so that a batch
+    reads them all up front, in one query per table.
+
+    When no event of a batch was applied before (a command's own events, a replay from
+    the start), the rows to add are known to be absent and are not read.
+    """
 
     name: str
     tables: tuple[Table, ...]
     rules: dict[str, Rule]
-    reads: Reads
+    reads: dict[str, Reads]
+    adds: dict[str, Reads]
     after_write: Callable[[], None] | None = None
+
+
+Work = tuple[Projection, RecordedEvent]
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,18 @@ class TableRows:
         self.table, self.model = table, model
         self.rows: dict[tuple, Row] = {}
         self.absent: set[tuple] = set()
-        self.new: set[tuple] = set()
-        self.changed: set[tuple] = set()
+        self.new: dict[int, Row] = {}  # by id(): new rows are never looked up by key here
+        self.changed: dict[tuple, Row] = {}
         self.changed_columns: set[str] = set()
         self.groups: defaultdict[Any, list[tuple]] = defaultdict(list)
         self.loaded_groups: set[Any] = set()
 
-    def keep(self, row: Row) -> tuple:
-        row_key = self.table.key_of(row)
+    def keep(self, row: Row, row_key: tuple | None = None) -> tuple:
+        row_key = row_key or self.table.key_of(row)
         if row_key not in self.rows:
             self.rows[row_key] = row
-            self.absent.discard(row_key)
+            if self.absent:
+                self.absent.discard(row_key)
             if self.table.group_by:
                 self.groups[row[self.table.group_by]].append(row_key)
         return row_key
@@ -211,6 +213,8 @@ class RowStore:
             for table in projection.tables
         }
         self.updates: list[GuardedUpdate] = []
+        self._peeked = False
+        self._reads: dict[tuple[Projection, str], list[Reads]] = {}
 
     # -- what the rules call ------------------------------------------------------------------
 
@@ -235,7 +239,8 @@ class RowStore:
             return False
         if not self.events_are_new and self.get(table, *row_key) is not None:
             return False
-        rows.new.add(rows.keep(row))
+        rows.keep(row, row_key)
+        rows.new[id(row)] = row
         return True
 
     def change(self, table: Table, row: Row, **values: Any) -> None:
@@ -243,9 +248,8 @@ class RowStore:
         row.update(values)
         rows = self.tables[table]
         rows.changed_columns.update(values)
-        row_key = table.key_of(row)
-        if row_key not in rows.new:
-            rows.changed.add(row_key)
+        if id(row) not in rows.new:
+            rows.changed[table.key_of(row)] = row
 
     def update_all(
         self, table: Table, where: dict[str, Any], newer: tuple[str, int], **values: Any
@@ -260,10 +264,12 @@ class RowStore:
 
     def peek(self, table: Table, *row_key: Any) -> Row | None:
         """Return the row with this key if it has been read already (for `reads` functions)."""
+        self._peeked = True
         return self.tables[table].rows.get(row_key)
 
     def peek_group(self, table: Table, value: Any) -> list[Row]:
         """Return the rows of a group read already (for `reads` functions)."""
+        self._peeked = True
         rows = self.tables[table]
         return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
 
@@ -282,10 +288,13 @@ class RowStore:
     ) -> list[list[tuple]]:
         """Read every row the rules will read for `events`, in a few queries per table, after
         running the `first` statements (in the same round trip); return what they read."""
-        needs = self._unknown_needs(events, skipped or {})
+        needs, again = self._unknown_needs(self._work(events, skipped or {}))
         results = load_together(needs, lock=self.lock, first=first) if needs or first else []
-        while needs := self._unknown_needs(events, skipped or {}):
-            load_together(needs, lock=self.lock)
+        # Reads that looked at rows just read may want more rows (a cancelled order's days).
+        while needs and again:
+            needs, again = self._unknown_needs(again)
+            if needs:
+                load_together(needs, lock=self.lock)
         return results
 
     def leave_out(self, names: set[str]) -> None:
@@ -294,16 +303,30 @@ class RowStore:
             self.by_event_type[event_type] = [p for p in projections if p.name not in names]
 
     def _unknown_needs(
-        self, events: list[RecordedEvent], skipped: dict[str, set[int]]
-    ) -> dict[TableRows, tuple[set[tuple], set[Any]]]:
+        self, work: list[Work]
+    ) -> tuple[dict[TableRows, tuple[set, set]], list[Work]]:
+        """Return the rows `work` needs that are not read yet, and the work whose reads
+        peeked at rows (and may need more once those are read)."""
         wanted: defaultdict[TableRows, tuple[set, set]] = defaultdict(lambda: (set(), set()))
-        skip_adds = self.events_are_new
-        for projection, event in self._work(events, skipped):
-            for need in projection.reads(event, self):
-                if not (skip_adds and need.to_add):
+        peeked = []
+        for projection, event in work:
+            self._peeked = False
+            for reads in self._reads_of(projection, event.event_type):
+                for need in reads(event, self):
                     rows = self.tables[need.table]
                     rows.wants(need, *wanted[rows])
-        return {rows: want for rows, want in wanted.items() if want[0] or want[1]}
+            if self._peeked:
+                peeked.append((projection, event))
+        return {rows: want for rows, want in wanted.items() if want[0] or want[1]}, peeked
+
+    def _reads_of(self, projection: Projection, event_type: str) -> list[Reads]:
+        reads = self._reads.get((projection, event_type))
+        if reads is None:
+            wanted = [projection.reads.get(event_type)]
+            if not self.events_are_new:
+                wanted.append(projection.adds.get(event_type))
+            reads = self._reads[projection, event_type] = [r for r in wanted if r is not None]
+        return reads
 
     def apply(
         self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None
@@ -312,16 +335,12 @@ class RowStore:
         for projection, event in self._work(events, skipped or {}):
             projection.rules[event.event_type](event, self)
 
-    def _work(
-        self, events: list[RecordedEvent], skipped: dict[str, set[int]]
-    ) -> Iterator[tuple[Projection, RecordedEvent]]:
-        for event in events:
-            for projection in self.by_event_type.get(event.event_type, ()):
-                if (
-                    not skipped.get(projection.name)
-                    or event.position not in skipped[projection.name]
-                ):
-                    yield projection, event
+    def _work(self, events: list[RecordedEvent], skipped: dict[str, set[int]]) -> list[Work]:
+        by_type = self.by_event_type
+        work = [(p, e) for e in events for p in by_type.get(e.event_type, ())]
+        if any(skipped.values()):
+            work = [(p, e) for p, e in work if e.position not in skipped.get(p.name, ())]
+        return work
 
     def written_projections(self) -> list[Projection]:
         """Return the projections whose tables the batch changed."""

@@ -1,7 +1,9 @@
 """Values read from event data the same way by several projections."""
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from orders_write.event_store import RecordedEvent
 
@@ -9,6 +11,12 @@ from orders_write.event_store import RecordedEvent
 def moment(value: str) -> datetime:
     """Return the time an event recorded as ISO 8601 text."""
     return datetime.fromisoformat(value)
+
+
+@lru_cache(maxsize=100_000)
+def uuid(text: str) -> UUID:
+    """Return the id an event recorded as text (cached: the same customers and products recur)."""
+    return UUID(text)
 
 
 def placed_entry(event: RecordedEvent) -> dict[str, Any]:
