@@ -1,6 +1,7 @@
 """Rebuild projections from the event store into new tables, swap them in atomically, and
 verify live tables against a fresh replay."""
 
+import itertools
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,13 +11,14 @@ from django.apps.registry import Apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from orders_write.event_reader import Checkpoint, count_events, read_events
+from orders_write.event_reader import Checkpoint, count_events, horizon, read_events
 
 from .cache import forget_popular_products
 from .projections import BY_NAME, NAMES
 from .projections.backends import project_bulk
 from .projections.rows import Table
 from .projector import catch_up, locked_state, skipped_positions
+from .replay_processes import in_processes
 
 Progress = Callable[[int, int], None]
 IGNORED_COLUMNS = {"projected_at"}
@@ -92,21 +94,36 @@ class Scratch:
             for _, scratch in self.pairs():
                 cursor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
 
-    def fill(self, *, batch_size: int, progress: Progress | None = None) -> Checkpoint:
-        """Replay every settled event into the scratch tables; return the last one applied."""
-        skipped = {p: skipped_positions(p) for p in self.projections}
-        projections = [BY_NAME[name] for name in self.projections]
+    def fill(
+        self, *, batch_size: int, progress: Progress | None = None, processes: int = 1
+    ) -> Checkpoint:
+        """Replay every settled event into the scratch tables; return the last one applied.
+
+        With several processes (PostgreSQL only), each replays some of the projections.
+        """
+        below = horizon()
+        total = count_events(below=below)
+        parts = _split(self.projections, processes if _can_fork() else 1)
+
+        def replay(names: list[str], on_batch: Callable[[int], None]) -> Checkpoint:
+            return self.replay(names, below=below, batch_size=batch_size, on_batch=on_batch)
+
+        last_applied = in_processes(replay, parts, total, progress)
+        self.analyze()
+        return last_applied
+
+    def replay(
+        self, names: list[str], *, below: int, batch_size: int, on_batch: Callable[[int], None]
+    ) -> Checkpoint:
+        """Replay the events below `below` into the named projections' scratch tables."""
+        skipped = {name: skipped_positions(name) for name in names}
+        projections = [BY_NAME[name] for name in names]
         checkpoint = Checkpoint.START
-        total = count_events()
-        done = 0
-        while batch := read_events(checkpoint, limit=batch_size):
+        while batch := read_events(checkpoint, below=below, limit=batch_size):
             with transaction.atomic():
                 project_bulk(batch, projections, self.tables, skipped, events_are_new=True)
             checkpoint = Checkpoint.of(batch[-1])
-            done += len(batch)
-            if progress:
-                progress(done, max(total, done))
-        self.analyze()
+            on_batch(len(batch))
         return checkpoint
 
     def analyze(self) -> None:
@@ -115,6 +132,20 @@ class Scratch:
             with connection.cursor() as cursor:
                 for _, scratch in self.pairs():
                     cursor.execute(f"ANALYZE {_quoted(scratch)}")
+
+
+def _split(names: list[str], parts: int) -> list[list[str]]:
+    """Cut the names into at most `parts` contiguous, nearly equal runs."""
+    parts = max(1, min(parts, len(names)))
+    size, extra = divmod(len(names), parts)
+    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+    return [names[start:end] for start, end in itertools.pairwise(bounds)]
+
+
+def _can_fork() -> bool:
+    """Tell whether other processes can write the scratch tables: a server database, and
+    tables committed (not created in a transaction still open)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def _create_table_sql(model: type[models.Model]) -> list[str]:
@@ -134,7 +165,11 @@ def _quoted(model: type[models.Model]) -> str:
 
 
 def rebuild(
-    projections: list[str], *, batch_size: int = 2000, progress: Progress | None = None
+    projections: list[str],
+    *,
+    batch_size: int = 2000,
+    progress: Progress | None = None,
+    processes: int = 1,
 ) -> int:
     """Rebuild projections into new tables, swap them in, then catch up; return events replayed.
 
@@ -144,7 +179,7 @@ def rebuild(
     scratch = Scratch(projections, suffix="rebuild")
     scratch.create()
     try:
-        last_applied = scratch.fill(batch_size=batch_size, progress=progress)
+        last_applied = scratch.fill(batch_size=batch_size, progress=progress, processes=processes)
         _swap_in(scratch, last_applied)
     except BaseException:
         scratch.drop()

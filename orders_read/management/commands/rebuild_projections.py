@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders_read.management.arguments import add_projection_names, chosen_projections
@@ -15,17 +17,30 @@ class Command(BaseCommand):
         add_projection_names(parser)
         parser.add_argument("--batch-size", type=int, default=2000, help="Events per batch.")
         parser.add_argument(
+            "--processes",
+            type=int,
+            default=min(os.cpu_count() or 1, 4),
+            help="Processes replaying projections side by side (PostgreSQL; default: the CPUs, "
+            "at most 4).",
+        )
+        parser.add_argument(
             "--no-input", action="store_false", dest="interactive", help="Do not ask to confirm."
         )
 
-    def handle(self, *args: object, names: list[str], batch_size: int, **options: object) -> None:
+    def handle(
+        self, *args: object, names: list[str], batch_size: int, processes: int, **options: object
+    ) -> None:
         projections = chosen_projections(names)
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if processes < 1:
+            raise CommandError("--processes must be at least 1.")
         if options["interactive"] and not self._confirmed(projections):
             raise CommandError("Rebuild cancelled.")
         bar = ProgressBar(self.stdout, "rebuild", "events", enabled=options["verbosity"] >= 1)
-        replayed = rebuild(projections, batch_size=batch_size, progress=bar.update)
+        replayed = rebuild(
+            projections, batch_size=batch_size, progress=bar.update, processes=processes
+        )
         bar.finish()
         if options["verbosity"] >= 1:
             self.stdout.write(
