@@ -215,12 +215,14 @@ class Difference:
     replayed: dict[str, Any] | None
 
 
-def verify(projections: list[str], *, batch_size: int = 2000) -> list[Difference]:
+def verify(
+    projections: list[str], *, batch_size: int = 2000, processes: int = 1
+) -> list[Difference]:
     """Replay the store into scratch tables and return how the live tables differ."""
     scratch = Scratch(projections, suffix="verify")
     scratch.create()
     try:
-        scratch.fill(batch_size=batch_size)
+        scratch.fill(batch_size=batch_size, processes=processes)
         return [
             difference
             for projection in projections

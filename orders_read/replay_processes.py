@@ -47,11 +47,16 @@ def _forked(
         context.Process(target=_child, args=(replay, part, i, counts, results))
         for i, part in enumerate(parts)
     ]
-    for child in children:
-        child.start()
-    _watch(children, counts, total, progress)
-    checkpoints = [Checkpoint(*results.get()) for _ in children]
-    return max(checkpoints)
+    try:
+        for child in children:
+            child.start()
+        _watch(children, counts, total, progress)
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+                child.join()
+    return max(Checkpoint(*results.get()) for _ in children)
 
 
 def _child(replay: Replay, part: list[str], index: int, counts: Any, results: Any) -> None:
@@ -75,8 +80,6 @@ def _watch(children: list, counts: Any, total: int, progress: Progress | None) -
     shown = -1
     while any(child.is_alive() for child in children):
         if any(child.exitcode not in (None, 0) for child in children):
-            for child in children:
-                child.terminate()
             raise RuntimeError("A replay process failed (its error is printed above).")
         if progress and min(counts) != shown:
             shown = min(counts)

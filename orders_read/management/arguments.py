@@ -1,4 +1,6 @@
-"""The NAME arguments shared by the projection commands."""
+"""The arguments shared by the projection commands."""
+
+import os
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -19,3 +21,21 @@ def chosen_projections(names: list[str]) -> list[str]:
         return projection_names(names)
     except ValueError as error:
         raise CommandError(error) from error
+
+
+def add_processes(parser: CommandParser) -> None:
+    """Accept --processes: how many processes replay projections side by side."""
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="Processes replaying projections side by side (PostgreSQL only; "
+        "default: the CPUs, at most 4).",
+    )
+
+
+def chosen_processes(processes: int) -> int:
+    """Return --processes, refusing less than one."""
+    if processes < 1:
+        raise CommandError("--processes must be at least 1.")
+    return processes

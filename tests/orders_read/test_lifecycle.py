@@ -172,6 +172,37 @@ def test_rebuild_gives_exactly_the_live_rows():
     assert all(s.state == "current" for s in projection_statuses())
 
 
+@on_postgresql
+def test_rebuild_in_several_processes_gives_exactly_the_live_rows():
+    place_some_orders()
+    before = live_rows()
+    shown = []
+
+    replayed = rebuild(
+        list(NAMES), batch_size=4, processes=3, progress=lambda d, t: shown.append(d)
+    )
+
+    assert live_rows() == before
+    assert shown[-1] == replayed == Event.objects.count()
+    assert all(s.state == "current" for s in projection_statuses())
+    assert verify(list(NAMES), processes=2) == []
+
+
+@on_postgresql
+def test_interrupted_rebuild_in_several_processes_stops_them_and_keeps_the_old_tables():
+    place_some_orders()
+    before = live_rows()
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(list(NAMES), batch_size=2, processes=2, progress=interrupt)
+
+    assert live_rows() == before
+    assert not [t for t in connection.introspection.table_names() if t.endswith("__rebuild")]
+
+
 def test_interrupted_rebuild_leaves_the_old_tables_serving():
     place_some_orders()
     before = live_rows()

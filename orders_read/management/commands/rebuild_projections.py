@@ -1,8 +1,11 @@
-import os
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders_read.management.arguments import add_projection_names, chosen_projections
+from orders_read.management.arguments import (
+    add_processes,
+    add_projection_names,
+    chosen_processes,
+    chosen_projections,
+)
 from orders_read.management.progress import ProgressBar
 from orders_read.rebuild import rebuild
 
@@ -16,13 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         add_projection_names(parser)
         parser.add_argument("--batch-size", type=int, default=2000, help="Events per batch.")
-        parser.add_argument(
-            "--processes",
-            type=int,
-            default=min(os.cpu_count() or 1, 4),
-            help="Processes replaying projections side by side (PostgreSQL; default: the CPUs, "
-            "at most 4).",
-        )
+        add_processes(parser)
         parser.add_argument(
             "--no-input", action="store_false", dest="interactive", help="Do not ask to confirm."
         )
@@ -33,13 +30,14 @@ class Command(BaseCommand):
         projections = chosen_projections(names)
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        if processes < 1:
-            raise CommandError("--processes must be at least 1.")
         if options["interactive"] and not self._confirmed(projections):
             raise CommandError("Rebuild cancelled.")
         bar = ProgressBar(self.stdout, "rebuild", "events", enabled=options["verbosity"] >= 1)
         replayed = rebuild(
-            projections, batch_size=batch_size, progress=bar.update, processes=processes
+            projections,
+            batch_size=batch_size,
+            progress=bar.update,
+            processes=chosen_processes(processes),
         )
         bar.finish()
         if options["verbosity"] >= 1:

@@ -1,6 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders_read.management.arguments import add_projection_names, chosen_projections
+from orders_read.management.arguments import (
+    add_processes,
+    add_projection_names,
+    chosen_processes,
+    chosen_projections,
+)
 from orders_read.rebuild import Difference, verify
 
 
@@ -12,10 +17,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         add_projection_names(parser)
         parser.add_argument("--show", type=int, default=20, help="Differing rows to print in full.")
+        add_processes(parser)
 
-    def handle(self, *args: object, names: list[str], show: int, **options: object) -> None:
+    def handle(
+        self, *args: object, names: list[str], show: int, processes: int, **options: object
+    ) -> None:
         projections = chosen_projections(names)
-        differences = verify(projections)
+        differences = verify(projections, processes=chosen_processes(processes))
         for difference in differences[:show]:
             self.stdout.write(self._describe(difference))
         if len(differences) > show:
