@@ -24,8 +24,11 @@ Progress = Callable[[int, int], None]
 IGNORED_COLUMNS = {"projected_at"}
 
 
-def shadow_model(model: type[models.Model], table: str, token: str) -> type[models.Model]:
-    """Return a model like `model` over another table (with uniquely named indexes)."""
+def shadow_model(
+    model: type[models.Model], table: str, token: str, indexes: list[models.Index]
+) -> type[models.Model]:
+    """Return a model like `model` over another table, with uniquely named constraints and
+    the given indexes."""
     meta = type(
         "Meta",
         (),
@@ -35,7 +38,7 @@ def shadow_model(model: type[models.Model], table: str, token: str) -> type[mode
             # Managed within its own registry only, so the schema editor makes its indexes.
             "managed": True,
             "apps": Apps(),
-            "indexes": [_renamed(index, token) for index in model._meta.indexes],
+            "indexes": indexes,
             "constraints": [_renamed(c, token) for c in model._meta.constraints],
         },
     )
@@ -58,15 +61,26 @@ class Scratch:
     suffix: str
     token: str = field(default_factory=lambda: secrets.token_hex(3))
     tables: dict[Table, type[models.Model]] = field(default_factory=dict)
+    later: dict[type[models.Model], list[models.Index]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.tables = {
-            table: shadow_model(
-                table.model, f"{table.model._meta.db_table}__{self.suffix}", self.token
-            )
-            for name in self.projections
-            for table in BY_NAME[name].tables
-        }
+        for name in self.projections:
+            for table in BY_NAME[name].tables:
+                self._add(table)
+
+    def _add(self, table: Table) -> None:
+        """Plan a scratch table with the indexes the replay reads by; the others come after
+        it is filled (cheaper than keeping them up to date row by row)."""
+        found_by = {*table.key[:1], table.group_by, *table.lookups}
+        indexes = [_renamed(index, self.token) for index in table.model._meta.indexes]
+        scratch = shadow_model(
+            table.model,
+            f"{table.model._meta.db_table}__{self.suffix}",
+            self.token,
+            [index for index in indexes if index.fields[0] in found_by],
+        )
+        self.tables[table] = scratch
+        self.later[scratch] = [index for index in indexes if index.fields[0] not in found_by]
 
     def pairs(self) -> Iterator[tuple[type[models.Model], type[models.Model]]]:
         """Yield (live model, scratch model) pairs."""
@@ -109,7 +123,7 @@ class Scratch:
             return self.replay(names, below=below, batch_size=batch_size, on_batch=on_batch)
 
         last_applied = in_processes(replay, parts, total, progress)
-        self.analyze()
+        self.finish()
         return last_applied
 
     def replay(
@@ -126,11 +140,15 @@ class Scratch:
             on_batch(len(batch))
         return checkpoint
 
-    def analyze(self) -> None:
-        """Give the planner statistics for the new tables before readers get them."""
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                for _, scratch in self.pairs():
+    def finish(self) -> None:
+        """Create the remaining indexes and give the planner statistics for the new tables
+        before readers get them."""
+        editor = connection.schema_editor(collect_sql=True)
+        with connection.cursor() as cursor:
+            for scratch, indexes in self.later.items():
+                for index in indexes:
+                    cursor.execute(str(index.create_sql(scratch, editor)))
+                if connection.vendor == "postgresql":
                     cursor.execute(f"ANALYZE {_quoted(scratch)}")
 
 

@@ -10,7 +10,7 @@ from ..models import OrderDetails
 from .rows import Need, Projection, RowStore, Table, key
 from .values import moment, placed_entry, status_entry, uuid
 
-DETAILS = Table(OrderDetails, key=("order_id",))
+DETAILS = Table(OrderDetails, key=("order_id",), lookups=("customer_id",))
 
 
 def details_row(event: RecordedEvent) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from ..models import OrderSummary
 from .rows import Need, Projection, RowStore, Table, key
 from .values import moment, uuid
 
-SUMMARY = Table(OrderSummary, key=("order_id",))
+SUMMARY = Table(OrderSummary, key=("order_id",), lookups=("customer_id",))
 
 
 def summary_row(event: RecordedEvent) -> dict[str, Any]:

@@ -26,12 +26,14 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True, eq=False)
 class Table:
-    """A read table as the rules see it: its model, the natural key of its rows, and the
-    column by which a rule may read rows together (an order's sale lines, say)."""
+    """A read table as the rules see it: its model, the natural key of its rows, the column
+    by which a rule may read rows together (an order's sale lines, say), and other columns
+    rules find rows by (in guarded updates)."""
 
     model: type[models.Model]
     key: tuple[str, ...]
     group_by: str | None = None
+    lookups: tuple[str, ...] = ()
     key_of: Callable[[Row], tuple] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
