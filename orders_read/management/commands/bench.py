@@ -96,7 +96,8 @@ class Command(BaseCommand):
             return
         out(
             f"rebuild: {rb['events']:,} events in {rb['seconds']} s = "
-            f"{rb['events_per_s']:,} events/s, peak memory {rb['peak_memory_mb']} MB"
+            f"{rb['events_per_s']:,} events/s, peak memory {rb['peak_memory_mb']} MB "
+            f"(largest replay process {rb['replay_process_peak_memory_mb']} MB)"
         )
 
     def _print_scaling(self, results: list[dict[str, Any]]) -> None:
