@@ -188,8 +188,8 @@ def test_rebuild_in_several_processes_gives_exactly_the_live_rows():
     assert verify(list(NAMES), processes=2) == []
 
 
-@on_postgresql
-def test_interrupted_rebuild_in_several_processes_stops_them_and_keeps_the_old_tables():
+@pytest.mark.parametrize("processes", [1, pytest.param(2, marks=on_postgresql)])
+def test_interrupted_rebuild_stops_its_processes_and_leaves_the_old_tables_serving(processes):
     place_some_orders()
     before = live_rows()
 
@@ -197,25 +197,11 @@ def test_interrupted_rebuild_in_several_processes_stops_them_and_keeps_the_old_t
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        rebuild(list(NAMES), batch_size=2, processes=2, progress=interrupt)
+        rebuild(list(NAMES), batch_size=2, processes=processes, progress=interrupt)
 
     assert live_rows() == before
     assert not [t for t in connection.introspection.table_names() if t.endswith("__rebuild")]
-
-
-def test_interrupted_rebuild_leaves_the_old_tables_serving():
-    place_some_orders()
-    before = live_rows()
-
-    def interrupt(done: int, total: int) -> None:
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        rebuild(list(NAMES), batch_size=5, progress=interrupt)
-
-    assert live_rows() == before
-    assert not [t for t in connection.introspection.table_names() if t.endswith("__rebuild")]
-    rebuild(list(NAMES))
+    rebuild(list(NAMES), processes=processes)
     assert live_rows() == before
 
 
