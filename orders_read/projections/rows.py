@@ -169,24 +169,29 @@ def load_together(
     first: Sequence[Statement] = (),
 ) -> list[list[tuple]]:
     """Read the wanted rows of several tables after running the `first` statements, in one
-    round trip on PostgreSQL; return what the `first` statements read."""
+    round trip on PostgreSQL; return what the `first` statements read.
+
+    Rows are read by key first, then by group: every writer of a group locks a keyed row
+    too (a customer's orders, its analytics row), so a group read once those rows are
+    locked includes all that the writers before us added to it.
+    """
+    reads = [(rows, keys, set()) for rows, (keys, _) in wanted.items() if keys]
+    reads += [(rows, set(), groups) for rows, (_, groups) in wanted.items() if groups]
     if connection.vendor == "postgresql":
         statements = [
             select_rows(r.model, r.table.key, keys, r.table.group_by, groups, lock=lock)
-            for r, (keys, groups) in wanted.items()
+            for r, keys, groups in reads
         ]
         results = fetch_together([*first, *statements])
         found = [
-            decoded(rows.model, result)
-            for rows, result in zip(wanted, results[len(first) :], strict=True)
+            decoded(r.model, result)
+            for (r, _, _), result in zip(reads, results[len(first) :], strict=True)
         ]
     else:
         results = fetch_together(list(first))
-        found = [
-            list(r.query(*keys_groups, lock=lock).values()) for r, keys_groups in wanted.items()
-        ]
-    for (rows, keys_groups), rows_found in zip(wanted.items(), found, strict=True):
-        rows.loaded(rows_found, *keys_groups)
+        found = [list(r.query(keys, groups, lock=lock).values()) for r, keys, groups in reads]
+    for (rows, keys, groups), rows_found in zip(reads, found, strict=True):
+        rows.loaded(rows_found, keys, groups)
     return results[: len(first)]
 
 

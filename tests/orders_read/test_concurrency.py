@@ -1,0 +1,65 @@
+"""Projections under concurrent commands on PostgreSQL: real threads, each with its own
+connection, holding transactions open to force the interleavings that matter."""
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection, connections, transaction
+
+from orders_read.models import CustomerAnalytics, ProductSales
+from orders_read.rebuild import verify
+from orders_write.commands import CommandContext
+from tests.conftest import make_customer, make_order, make_product, set_status
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs concurrent connections to PostgreSQL (SQLite serializes every writer)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+EARLIER = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+LATER = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+
+
+def in_thread(work) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_cancelling_while_the_customer_places_an_order_keeps_both_in_the_analytics():
+    ann, pen = make_customer(), make_product(unit_price="10.00")
+    earlier = make_order(ann, [(pen, 1)], context=CommandContext(occurred_at=EARLIER))
+    placed, release = threading.Event(), threading.Event()
+
+    def place_an_order_and_wait() -> None:
+        with transaction.atomic():
+            make_order(ann, [(pen, 2)], context=CommandContext(occurred_at=LATER))
+            placed.set()
+            release.wait(10)
+
+    placing = in_thread(place_an_order_and_wait)
+    assert placed.wait(10)
+    # The cancellation reads the customer's orders while the new one is not committed yet;
+    # it must wait for it on the analytics row and count it.
+    cancelling = in_thread(lambda: set_status(earlier.id, "cancelled"))
+    time.sleep(0.5)
+    release.set()
+    placing.join(10)
+    cancelling.join(10)
+
+    analytics = CustomerAnalytics.objects.get(customer_id=ann.id)
+    assert (analytics.total_orders, analytics.total_spent) == (1, 20)
+    assert analytics.last_order_date == LATER
+    assert ProductSales.objects.get(product_id=pen.id, sale_date=LATER.date()).total_quantity == 2
+    assert verify(["customer_analytics", "product_sales"]) == []
