@@ -154,6 +154,9 @@ LOGGING = {
     "loggers": {"orders_read": {"handlers": ["console"], "level": "WARNING"}},
 }
 
+# Bearer token Prometheus sends to read /metrics; without it /metrics exists only with DEBUG.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 if not DEBUG:
     # HTTPS only by default; each can be turned off, e.g. for a server on the loopback interface.
     SECURE_CONTENT_TYPE_NOSNIFF = True

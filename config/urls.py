@@ -22,6 +22,7 @@ from orders_read.api import (
     PopularProductsView,
     ProjectionStatusView,
 )
+from orders_read.metrics import metrics_page
 from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
 
 View = Callable[..., HttpResponse]
@@ -124,6 +125,7 @@ urlpatterns = [
         name="projection-status-page",
     ),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(patterns=schema_patterns), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -19,6 +19,7 @@ from orders_write.event_reader import (
 )
 from orders_write.event_store import RecordedEvent
 
+from .metrics import EVENTS_APPLIED, FAILURES
 from .models import ProjectionFailure, ProjectionState
 from .projections import BY_NAME, fed_by
 from .projections.backends import project_live
@@ -39,12 +40,15 @@ def inline_receiver(event_type: str) -> Callable[..., None]:
 
     def receive(sender: object, event: RecordedEvent, **kwargs: object) -> None:
         try:
-            project_live([event], projections, events_are_new=True, unless_stalled=True)
+            applied = project_live([event], projections, events_are_new=True, unless_stalled=True)
         except Exception:
             stalled = stalled_projections()
             for projection in projections:
-                if projection.name not in stalled:
-                    apply_isolated(projection, event, new=True)
+                if projection.name not in stalled and apply_isolated(projection, event, new=True):
+                    EVENTS_APPLIED.labels(projection.name, "command").inc()
+        else:
+            for projection in applied:
+                EVENTS_APPLIED.labels(projection.name, "command").inc()
 
     receive.__name__ = receive.__qualname__ = f"project_{event_type}"
     return receive
@@ -70,6 +74,7 @@ def stalled_projections() -> set[str]:
 
 def record_failure(projection: str, event: RecordedEvent, error: Exception) -> None:
     """Record that `projection` could not apply `event`, and stop it until caught up."""
+    FAILURES.labels(projection).inc()
     ProjectionFailure.objects.update_or_create(
         projection=projection,
         event_position=event.position,
@@ -152,6 +157,7 @@ def _apply_one_by_one(
 
 
 def _advance(state: ProjectionState, event: RecordedEvent, result: CatchUpResult, n: int) -> None:
+    EVENTS_APPLIED.labels(result.projection, "catch_up").inc(n)
     state.checkpoint = Checkpoint.of(event)
     state.last_advanced_at = timezone.now()
     result.applied += n

@@ -8,7 +8,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, models, transaction
 
-from .exceptions import ConcurrencyConflict, WriteOutsideService
+from .exceptions import ConcurrencyConflict, DomainError, WriteOutsideService
+from .metrics import COMMAND_SECONDS, COMMANDS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,12 +46,24 @@ def command_service(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            with transaction.atomic(), _running(func.__name__):
-                return func(*args, **kwargs)
-        except IntegrityError as error:
-            # A unique key (stream version, order id, e-mail) taken by a concurrent command.
-            raise ConcurrencyConflict("Another command changed the same data; retry.") from error
+        name, outcome = func.__name__, "failed"
+        with COMMAND_SECONDS.labels(name).time():
+            try:
+                with transaction.atomic(), _running(name):
+                    result = func(*args, **kwargs)
+                outcome = "accepted"
+                return result
+            except IntegrityError as error:
+                # A unique key (stream version, order id, e-mail) taken by a concurrent command.
+                outcome = "refused"
+                raise ConcurrencyConflict(
+                    "Another command changed the same data; retry."
+                ) from error
+            except DomainError:
+                outcome = "refused"
+                raise
+            finally:
+                COMMANDS.labels(name, outcome).inc()
 
     return run
 

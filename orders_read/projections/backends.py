@@ -43,9 +43,9 @@ def project_live(
     *,
     events_are_new: bool = False,
     unless_stalled: bool = False,
-) -> None:
-    """Apply `events` to `projections` in a savepoint of the current transaction, idempotently;
-    on failure nothing is written and the error is raised.
+) -> list[Projection]:
+    """Apply `events` to `projections` in a savepoint of the current transaction, idempotently,
+    and return the projections applied; on failure nothing is written and the error is raised.
 
     `events_are_new`: the events are the running command's own, so no projection has
     applied them yet (and nobody else can before the command commits).
@@ -54,15 +54,18 @@ def project_live(
     store = RowStore(projections, lock=True, events_are_new=events_are_new)
     name = f"projections_{next(_savepoints)}"
     first = [savepoint(name), *([_stalled_names()] if unless_stalled else [])]
+    stalled: set[str] = set()
     try:
         read = store.load(events, skipped, first=first)
         if unless_stalled:
-            store.leave_out({projection for (projection,) in read[1]})
+            stalled = {projection for (projection,) in read[1]}
+            store.leave_out(stalled)
         store.apply(events, skipped)
         write_live(store, last=[release(name)])
     except Exception:
         roll_back_to(name)
         raise
+    return [projection for projection in projections if projection.name not in stalled]
 
 
 def _stalled_names() -> Statement:
