@@ -26,7 +26,8 @@ def forget_popular_products() -> None:
     and the commit.
     """
     _bump_generation()
-    transaction.on_commit(_bump_generation)
+    # After the commit nothing can be undone any more: a failure there is only logged.
+    transaction.on_commit(_bump_generation, robust=True)
 
 
 def _bump_generation() -> None:

@@ -53,7 +53,9 @@ class ProjectionCollector(Collector):
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         for suffix, (documentation, _) in GAUGES.items():
-            yield GaugeMetricFamily(f"orders_projection_{suffix}", documentation, labels=["p"])
+            yield GaugeMetricFamily(
+                f"orders_projection_{suffix}", documentation, labels=["projection"]
+            )
         yield GaugeMetricFamily(*HEAD)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -43,15 +43,20 @@ def inline_receiver(event_type: str) -> Callable[..., None]:
             applied = project_live([event], projections, events_are_new=True, unless_stalled=True)
         except Exception:
             stalled = stalled_projections()
-            for projection in projections:
-                if projection.name not in stalled and apply_isolated(projection, event, new=True):
-                    EVENTS_APPLIED.labels(projection.name, "command").inc()
-        else:
-            for projection in applied:
-                EVENTS_APPLIED.labels(projection.name, "command").inc()
+            applied = [
+                projection
+                for projection in projections
+                if projection.name not in stalled and apply_isolated(projection, event, new=True)
+            ]
+        transaction.on_commit(lambda: _count_applied(applied))
 
     receive.__name__ = receive.__qualname__ = f"project_{event_type}"
     return receive
+
+
+def _count_applied(projections: list[Projection]) -> None:
+    for projection in projections:
+        EVENTS_APPLIED.labels(projection.name, "command").inc()
 
 
 def apply_isolated(

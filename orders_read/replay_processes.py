@@ -60,7 +60,11 @@ def _forked(
 
 
 def _child(replay: Replay, part: list[str], index: int, counts: Any, results: Any) -> None:
+    parent = os.getppid()
+
     def on_batch(n: int) -> None:
+        if os.getppid() != parent:
+            raise SystemExit("The rebuild that started this replay process is gone.")
         counts[index] += n
 
     try:

@@ -1,12 +1,13 @@
 """The two backends that run the projection rules on a batch of events.
 
 *live* (commands and catch-up, which share the tables with other writers): rows read with
-row locks, changes upserted, one statement per table, all sent in one round trip on
-PostgreSQL. *bulk* (rebuild and verify, into new tables nobody else writes): rows read
+row locks, new rows inserted and changed columns updated, all writes sent in one round trip
+on PostgreSQL. *bulk* (rebuild and verify, into new tables nobody else writes): rows read
 without locks, changed rows replaced and new rows written with COPY.
 """
 
 import itertools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from .rows import Projection, RowStore, Table, matching
 from .sql import (
     Statement,
     execute_together,
+    fetch_together,
     guarded_update,
     insert_rows,
     release,
@@ -29,6 +31,7 @@ from .sql import (
     update_row,
 )
 
+logger = logging.getLogger(__name__)
 INSERT_CHUNK = 500
 _savepoints = itertools.count(1)
 
@@ -53,22 +56,24 @@ def project_live(
     """
     store = RowStore(projections, lock=True, events_are_new=events_are_new)
     name = f"projections_{next(_savepoints)}"
-    first = [savepoint(name), *([_stalled_names()] if unless_stalled else [])]
-    stalled: set[str] = set()
+    released = False
     try:
-        read = store.load(events, skipped, first=first)
-        if unless_stalled:
-            stalled = {projection for (projection,) in read[1]}
-            store.leave_out(stalled)
+        # One round trip opens the savepoint and tells which projections are stalled, one
+        # reads their rows, one writes them and releases the savepoint.
+        _, *stalled = fetch_together([savepoint(name), *([_stalled()] if unless_stalled else [])])
+        store.leave_out({projection for rows in stalled for (projection,) in rows})
+        store.load(events, skipped)
         store.apply(events, skipped)
         write_live(store, last=[release(name)])
-    except Exception:
-        roll_back_to(name)
-        raise
-    return [projection for projection in projections if projection.name not in stalled]
+        released = True
+    finally:
+        if not released:
+            roll_back_to(name)
+    _after_write(store)
+    return store.applied()
 
 
-def _stalled_names() -> Statement:
+def _stalled() -> Statement:
     quote, meta = connection.ops.quote_name, ProjectionState._meta
     column = quote(meta.get_field("stalled").column)
     # Names come from the model, never from input.
@@ -107,7 +112,6 @@ def write_live(store: RowStore, *, last: Sequence[Statement] = ()) -> None:
             for row in rows.changed.values()
         ]
     execute_together([*statements, *_guarded_updates(store, now), *last])
-    _after_write(store)
 
 
 def write_bulk(store: RowStore) -> None:
@@ -121,7 +125,6 @@ def write_bulk(store: RowStore) -> None:
             row["projected_at"] = now
         copy_rows(rows.model, written)
     execute_together(_guarded_updates(store, now))
-    _after_write(store)
 
 
 def _guarded_updates(store: RowStore, now: Any) -> list[Statement]:
@@ -131,6 +134,11 @@ def _guarded_updates(store: RowStore, now: Any) -> list[Statement]:
 
 
 def _after_write(store: RowStore) -> None:
+    """Run the projections' hooks for changed tables (cache invalidation); a failing hook
+    is logged: the rows are written and the command must commit."""
     for projection in store.written_projections():
         if projection.after_write:
-            projection.after_write()
+            try:
+                projection.after_write()
+            except Exception:
+                logger.exception("After-write hook of %s failed", projection.name)

@@ -16,7 +16,7 @@ from .values import moment, uuid
 CENTS = Decimal("0.01")
 VIP_SPENDING = Decimal("1000.00")
 
-ANALYTICS = Table(CustomerAnalytics, key=("customer_id",))
+ANALYTICS = Table(CustomerAnalytics, key=("customer_id",), shared=True)
 CONTRIBUTIONS = Table(CustomerOrderContribution, key=("order_id",), group_by="customer_id")
 
 

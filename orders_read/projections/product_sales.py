@@ -13,7 +13,7 @@ from ..models import ProductSaleLine, ProductSales
 from .rows import Need, Projection, RowStore, Table, group, key
 from .values import moment, uuid
 
-SALES = Table(ProductSales, key=("product_id", "sale_date"), lookups=("product_id",))
+SALES = Table(ProductSales, key=("product_id", "sale_date"), lookups=("product_id",), shared=True)
 SALE_LINES = Table(ProductSaleLine, key=("order_id", "product_id"), group_by="order_id")
 
 

@@ -2,13 +2,13 @@
 
 A rule reads and changes rows of its projection's tables through a `RowStore` only; the store
 loads what a batch of events needs up front and writes every change back when the batch ends.
-The same rules thus run on two backends that differ only in how rows are written: `live`
-(inside a command's transaction, locked reads and upserts) and `bulk` (rebuilds into new
-tables, with COPY).
+The same rules thus run on two backends that differ only in how rows are read and written:
+`live` (inside a command's transaction: locked reads, inserts and column updates) and `bulk`
+(rebuilds into new tables, with COPY).
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import itemgetter, or_
@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 
 from orders_write.event_store import RecordedEvent
 
-from .sql import Statement, decoded, fetch_together, select_rows
+from .sql import decoded, fetch_together, select_rows
 
 Row = dict[str, Any]
 
@@ -34,6 +34,10 @@ class Table:
     key: tuple[str, ...]
     group_by: str | None = None
     lookups: tuple[str, ...] = ()
+    # Rows that commands on different streams change (a customer's analytics: orders and
+    # cancellations); they are locked before any other row, in key order, so that commands
+    # never wait for each other in a cycle.
+    shared: bool = False
     key_of: Callable[[Row], tuple] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -162,37 +166,28 @@ def _with_keys(names: tuple[str, ...], keys: list[tuple]) -> Q:
     return reduce(or_, (Q(**{names[split]: v}) & _with_keys(others, ks) for v, ks in rest.items()))
 
 
-def load_together(
-    wanted: dict[TableRows, tuple[set[tuple], set[Any]]],
-    *,
-    lock: bool,
-    first: Sequence[Statement] = (),
-) -> list[list[tuple]]:
-    """Read the wanted rows of several tables after running the `first` statements, in one
-    round trip on PostgreSQL; return what the `first` statements read.
+def load_together(wanted: dict[TableRows, tuple[set[tuple], set[Any]]], *, lock: bool) -> None:
+    """Read the wanted rows of several tables, in one round trip on PostgreSQL.
 
-    Rows are read by key first, then by group: every writer of a group locks a keyed row
-    too (a customer's orders, its analytics row), so a group read once those rows are
-    locked includes all that the writers before us added to it.
+    Keyed rows come first, shared tables' rows before the others (the lock order), then
+    groups, unlocked: every writer of a group also locks a keyed row (a customer's orders,
+    its analytics row), so a group read once that row is ours includes all its writers added.
     """
-    reads = [(rows, keys, set()) for rows, (keys, _) in wanted.items() if keys]
-    reads += [(rows, set(), groups) for rows, (_, groups) in wanted.items() if groups]
+    keyed = [(rows, keys, set()) for rows, (keys, _) in wanted.items() if keys]
+    keyed.sort(key=lambda read: not read[0].table.shared)
+    grouped = [(rows, set(), groups) for rows, (_, groups) in wanted.items() if groups]
+    reads = [(*read, lock) for read in keyed] + [(*read, False) for read in grouped]
     if connection.vendor == "postgresql":
         statements = [
-            select_rows(r.model, r.table.key, keys, r.table.group_by, groups, lock=lock)
-            for r, keys, groups in reads
+            select_rows(r.model, r.table.key, keys, r.table.group_by, groups, lock=locked)
+            for r, keys, groups, locked in reads
         ]
-        results = fetch_together([*first, *statements])
-        found = [
-            decoded(r.model, result)
-            for (r, _, _), result in zip(reads, results[len(first) :], strict=True)
-        ]
+        results = fetch_together(statements)
+        found = [decoded(r[0].model, rows) for r, rows in zip(reads, results, strict=True)]
     else:
-        results = fetch_together(list(first))
-        found = [list(r.query(keys, groups, lock=lock).values()) for r, keys, groups in reads]
-    for (rows, keys, groups), rows_found in zip(reads, found, strict=True):
+        found = [list(r.query(k, g, lock=locked).values()) for r, k, g, locked in reads]
+    for (rows, keys, groups, _), rows_found in zip(reads, found, strict=True):
         rows.loaded(rows_found, keys, groups)
-    return results[: len(first)]
 
 
 class RowStore:
@@ -222,6 +217,7 @@ class RowStore:
         self.updates: list[GuardedUpdate] = []
         self._peeked = False
         self._reads: dict[tuple[Projection, str], list[Reads]] = {}
+        self.left_out: set[str] = set()
 
     # -- what the rules call ------------------------------------------------------------------
 
@@ -269,11 +265,6 @@ class RowStore:
                 self.change(table, row, **values, **{column: version})
         self.updates.append(GuardedUpdate(table, where, newer, {**values, column: version}))
 
-    def peek(self, table: Table, *row_key: Any) -> Row | None:
-        """Return the row with this key if it has been read already (for `reads` functions)."""
-        self._peeked = True
-        return self.tables[table].rows.get(row_key)
-
     def peek_group(self, table: Table, value: Any) -> list[Row]:
         """Return the rows of a group read already (for `reads` functions)."""
         self._peeked = True
@@ -286,28 +277,26 @@ class RowStore:
 
     # -- what the backends call -----------------------------------------------------------------
 
-    def load(
-        self,
-        events: list[RecordedEvent],
-        skipped: dict[str, set[int]] | None = None,
-        *,
-        first: Sequence[Statement] = (),
-    ) -> list[list[tuple]]:
-        """Read every row the rules will read for `events`, in a few queries per table, after
-        running the `first` statements (in the same round trip); return what they read."""
+    def load(self, events: list[RecordedEvent], skipped: dict[str, set[int]] | None = None) -> None:
+        """Read every row the rules will read for `events`, in a few queries per table."""
         needs, again = self._unknown_needs(self._work(events, skipped or {}))
-        results = load_together(needs, lock=self.lock, first=first) if needs or first else []
+        if needs:
+            load_together(needs, lock=self.lock)
         # Reads that looked at rows just read may want more rows (a cancelled order's days).
         while needs and again:
             needs, again = self._unknown_needs(again)
             if needs:
                 load_together(needs, lock=self.lock)
-        return results
 
     def leave_out(self, names: set[str]) -> None:
-        """Apply no rule of the named projections."""
+        """Read and apply nothing for the named projections."""
+        self.left_out |= names
         for event_type, projections in self.by_event_type.items():
             self.by_event_type[event_type] = [p for p in projections if p.name not in names]
+
+    def applied(self) -> list[Projection]:
+        """Return the projections whose rules the store applied."""
+        return [p for p in self.projections if p.name not in self.left_out]
 
     def _unknown_needs(
         self, work: list[Work]

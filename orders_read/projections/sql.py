@@ -37,7 +37,11 @@ def select_rows(
         f"SELECT {', '.join(quote(f.column) for f in meta.local_fields)} "  # noqa: S608
         f"FROM {quote(meta.db_table)} WHERE {' OR '.join(conditions)}"
     )
-    return sql + (" FOR UPDATE" if lock else ""), params
+    if lock:
+        # Locked in key order, so two commands locking the same rows never deadlock.
+        order = ", ".join(quote(meta.get_field(name).column) for name in key)
+        sql += f" ORDER BY {order} FOR UPDATE"
+    return sql, params
 
 
 def fetch_together(statements: list[Statement]) -> list[list[tuple]]:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, connections, transaction
 
-from orders_read.models import CustomerAnalytics, ProductSales
+from orders_read.models import CustomerAnalytics, ProductSales, ProjectionFailure
 from orders_read.rebuild import verify
-from orders_write.commands import CommandContext
+from orders_write import services
+from orders_write.commands import CommandContext, UpdateCustomer
 from tests.conftest import make_customer, make_order, make_product, set_status
 
 pytestmark = [
@@ -63,3 +64,31 @@ def test_cancelling_while_the_customer_places_an_order_keeps_both_in_the_analyti
     assert analytics.last_order_date == LATER
     assert ProductSales.objects.get(product_id=pen.id, sale_date=LATER.date()).total_quantity == 2
     assert verify(["customer_analytics", "product_sales"]) == []
+
+
+def run_together(*commands) -> None:
+    barrier = threading.Barrier(len(commands))
+
+    def run(command) -> None:
+        barrier.wait(10)
+        command()
+
+    threads = [in_thread(lambda c=command: run(c)) for command in commands]
+    for thread in threads:
+        thread.join(30)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_cancellations_and_a_rename_of_one_customer_at_once_never_deadlock(attempt):
+    ann, pen, ink = make_customer(), make_product(), make_product()
+    orders = [make_order(ann, [(pen, 1), (ink, n)]) for n in range(1, 5)]
+
+    run_together(
+        *(lambda o=order: set_status(o.id, "cancelled") for order in orders),
+        lambda: services.update_customer(UpdateCustomer(customer_id=ann.id, name="Ann Renamed")),
+    )
+
+    assert not ProjectionFailure.objects.exists()
+    analytics = CustomerAnalytics.objects.get(customer_id=ann.id)
+    assert (analytics.total_orders, analytics.customer_name) == (0, "Ann Renamed")
+    assert verify(["order_summary", "customer_analytics", "product_sales"]) == []

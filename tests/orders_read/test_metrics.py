@@ -47,12 +47,16 @@ def test_metrics_count_commands_by_outcome_and_time_them(settings):
     assert 'orders_command_seconds_count{command="create_order"}' in text
 
 
-def test_metrics_show_positions_lag_and_events_applied_of_current_projections(settings):
+def test_metrics_show_positions_lag_and_events_applied_of_current_projections(
+    settings, django_capture_on_commit_callbacks
+):
     settings.DEBUG = True
     applied = sample(
         "orders_projection_events_applied_total", projection="order_summary", by="command"
     )
-    make_order(make_customer(), [(make_product(), 2)])
+    customer, product = make_customer(), make_product()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_order(customer, [(product, 2)])
 
     text = scrape(settings).content.decode()
 

@@ -12,6 +12,7 @@ from orders_read.models import (
     OrderStatusChange,
     OrderSummary,
     ProductSales,
+    ProjectionFailure,
 )
 from orders_read.projections import NAMES, PROJECTIONS, models_of
 from orders_read.projections.backends import project_live
@@ -265,3 +266,19 @@ def test_replaying_the_whole_store_gives_the_live_rows():
     rebuild(list(NAMES))
 
     assert all_rows() == live
+
+
+def test_a_command_commits_and_projects_when_the_cache_is_unreachable(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    pen = make_product()
+
+    order = make_order(make_customer(), [(pen, 2)])
+
+    assert OrderSummary.objects.filter(order_id=order.id).exists()
+    assert ProductSales.objects.get(product_id=pen.id).total_quantity == 2
+    assert not ProjectionFailure.objects.exists()
