@@ -10,7 +10,7 @@ from typing import Any
 from orders_write.event_store import RecordedEvent
 
 from ..models import CustomerAnalytics, CustomerOrderContribution
-from .rows import Need, Projection, Row, RowStore, Table, group, key
+from .rows import Need, Projection, Row, RowStore, Table, group, key, stream_row
 from .values import moment, uuid
 
 CENTS = Decimal("0.01")
@@ -140,16 +140,8 @@ def _change_totals(
     )
 
 
-def the_customer(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    yield key(ANALYTICS, event.stream_id)
-
-
 def the_customer_of_the_order(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
     yield key(ANALYTICS, uuid(event.data["customer_id"]))
-
-
-def the_order_contribution(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    yield key(CONTRIBUTIONS, event.stream_id)
 
 
 def the_cancelled_order_and_customer(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
@@ -170,9 +162,9 @@ PROJECTION = Projection(
         "OrderStatusUpdated": take_cancelled_order_out_of_analytics,
     },
     reads={
-        "CustomerUpdated": the_customer,
+        "CustomerUpdated": stream_row(ANALYTICS),
         "OrderCreated": the_customer_of_the_order,
         "OrderStatusUpdated": the_cancelled_order_and_customer,
     },
-    adds={"CustomerRegistered": the_customer, "OrderCreated": the_order_contribution},
+    adds={"CustomerRegistered": stream_row(ANALYTICS), "OrderCreated": stream_row(CONTRIBUTIONS)},
 )

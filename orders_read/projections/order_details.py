@@ -1,13 +1,12 @@
 """order_details_view: one row per order with its items, addresses and status history."""
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderDetails
-from .rows import Need, Projection, RowStore, Table, key
+from .rows import Projection, RowStore, Table, stream_row
 from .values import moment, placed_entry, status_entry, uuid
 
 DETAILS = Table(OrderDetails, key=("order_id",), lookups=("customer_id",))
@@ -60,10 +59,6 @@ def rename_customer_in_details(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
-def the_order(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    yield key(DETAILS, event.stream_id)
-
-
 PROJECTION = Projection(
     name="order_details",
     tables=(DETAILS,),
@@ -72,6 +67,6 @@ PROJECTION = Projection(
         "OrderStatusUpdated": add_status_change_to_details,
         "CustomerUpdated": rename_customer_in_details,
     },
-    reads={"OrderStatusUpdated": the_order},
-    adds={"OrderCreated": the_order},
+    reads={"OrderStatusUpdated": stream_row(DETAILS)},
+    adds={"OrderCreated": stream_row(DETAILS)},
 )

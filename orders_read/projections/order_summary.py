@@ -1,13 +1,12 @@
 """order_summary_view: one row per order, for lists and searches."""
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
 
 from ..models import OrderSummary
-from .rows import Need, Projection, RowStore, Table, key
+from .rows import Projection, RowStore, Table, stream_row
 from .values import moment, uuid
 
 SUMMARY = Table(OrderSummary, key=("order_id",), lookups=("customer_id",))
@@ -48,10 +47,6 @@ def rename_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
-def the_order(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    yield key(SUMMARY, event.stream_id)
-
-
 PROJECTION = Projection(
     name="order_summary",
     tables=(SUMMARY,),
@@ -60,6 +55,6 @@ PROJECTION = Projection(
         "OrderStatusUpdated": change_status_in_summary,
         "CustomerUpdated": rename_customer_in_summary,
     },
-    reads={"OrderStatusUpdated": the_order},
-    adds={"OrderCreated": the_order},
+    reads={"OrderStatusUpdated": stream_row(SUMMARY)},
+    adds={"OrderCreated": stream_row(SUMMARY)},
 )

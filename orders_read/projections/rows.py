@@ -59,6 +59,15 @@ def key(table: Table, *values: Any) -> Need:
     return Need(table, key=values)
 
 
+def stream_row(table: Table) -> "Reads":
+    """Return the reads of the row of `table` keyed by the event's stream (an order's row)."""
+
+    def reads(event: RecordedEvent, rows: "RowStore") -> list[Need]:
+        return [Need(table, key=(event.stream_id,))]
+
+    return reads
+
+
 def group(table: Table, value: Any) -> Need:
     """Say that a rule reads every row of `table` whose group column equals `value`."""
     return Need(table, group=value)
