@@ -245,7 +245,8 @@ class RowStore:
         return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
 
     def add(self, table: Table, row: Row) -> bool:
-        """Insert `row` unless a row with its key exists; tell whether it was inserted."""
+        """Insert `row` unless a row with its key exists (known absent when the events are
+        new); tell whether it was inserted."""
         rows, row_key = self.tables[table], table.key_of(row)
         if row_key in rows.rows:
             return False
