@@ -1,5 +1,5 @@
 """Property-based tests: random command sequences, valid and invalid, interleaved with broken
-projections and catch-ups, keep the promises of DESIGN.md.
+projections and catch-ups, keep the README's promises (errors, status rules, read models).
 
 Each generated case starts from empty tables, opens with a few valid customers, products and
 orders, then runs 10 to 25 random steps. Every command's outcome is predicted from the rules:
@@ -7,7 +7,7 @@ a refused command must fail with the expected error and leave no trace; an accep
 append exactly the events it should; a touched order must replay from its events to its rows.
 After the sequence (projections repaired and caught up): every order replays to its rows, the
 live read tables equal a full replay, and the totals, counts, segments and favourite
-categories follow DESIGN.md as computed from the write model.
+categories follow the README's read-model notes, computed from the write model.
 """
 
 import itertools
@@ -70,7 +70,7 @@ settings.register_profile(
 )
 PROFILE = settings.get_profile("orders-properties")
 
-# The rules of DESIGN.md, restated here so the tests do not borrow the code under test.
+# The README's rules, restated here so the tests do not borrow the code under test.
 NEXT_STATUSES = {
     "pending": ("confirmed", "cancelled"),
     "confirmed": ("paid", "cancelled"),
@@ -232,7 +232,7 @@ class World:
         return None
 
     def refusal_of_order(self, command: CreateOrder) -> type[DomainError] | None:
-        """Return the error DESIGN.md expects for `command`, or None if it must be accepted."""
+        """Return the error the README promises for `command`, or None if it must be accepted."""
         product_ids = [line.product_id for line in command.items]
         if (
             not product_ids
