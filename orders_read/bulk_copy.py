@@ -43,9 +43,10 @@ def _copy(cursor: Any, table: str, columns: str, fields: list, rows: list[dict[s
             if json_at:
                 values = list(values)
                 for i in json_at:
-                    values[i] = _json(values[i])
+                    values[i] = json_text(values[i])
             copy.write_row(values)
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """Return `value` as JSON text (decimals, ids and times as strings)."""
     return orjson.dumps(value, default=str).decode()

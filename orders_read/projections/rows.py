@@ -81,7 +81,7 @@ Reads = Callable[[RecordedEvent, "RowStore"], Iterable[Need]]
 class Projection:
     """One read model: its tables, its handler table (event type -> rule), and, by event
     type, the rows its rule reads and the rows it adds unless they exist, so that a batch
-    reads them all up front, in one query per table.
+    reads them all up front (on PostgreSQL, every table in one round trip).
 
     When no event of a batch was applied before (a command's own events, a replay from
     the start), the rows to add are known to be absent and are not read.
@@ -150,6 +150,10 @@ class TableRows:
             self.keep(row)
         self.absent |= keys - self.rows.keys()
         self.loaded_groups |= groups
+
+    def members(self, value: Any) -> list[Row]:
+        """Return the rows read or added so far whose group column equals `value`."""
+        return [self.rows[row_key] for row_key in self.groups.get(value, ())]
 
     def written(self) -> bool:
         return bool(self.new or self.changed)
@@ -242,7 +246,7 @@ class RowStore:
         rows = self.tables[table]
         if value not in rows.loaded_groups:
             load_together({rows: (set(), {value})}, lock=self.lock)
-        return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
+        return rows.members(value)
 
     def add(self, table: Table, row: Row) -> bool:
         """Insert `row` unless a row with its key exists (known absent when the events are
@@ -278,8 +282,7 @@ class RowStore:
     def peek_group(self, table: Table, value: Any) -> list[Row]:
         """Return the rows of a group read already (for `reads` functions)."""
         self._peeked = True
-        rows = self.tables[table]
-        return [rows.rows[row_key] for row_key in rows.groups.get(value, ())]
+        return self.tables[table].members(value)
 
     def model(self, table: Table) -> type[models.Model]:
         """Return the model the store writes `table` through."""

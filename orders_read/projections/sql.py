@@ -1,5 +1,5 @@
-"""The SQL the backends send: reads, upserts and guarded updates of read-table rows, several
-statements per round trip on PostgreSQL."""
+"""The SQL the live backend sends: reads, inserts, column updates and guarded updates of
+read-table rows, several statements per round trip on PostgreSQL."""
 
 from collections.abc import Callable
 from functools import partial
@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from django.db import connection, models
 from psycopg.types.json import Jsonb
+
+from ..bulk_copy import json_text
 
 Statement = tuple[str, list[Any]]
 
@@ -132,11 +134,7 @@ def _same(value: Any) -> Any:
 
 
 def _jsonb(value: Any) -> Jsonb:
-    return Jsonb(value, dumps=_dumps)
-
-
-def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=str)
+    return Jsonb(value, dumps=json_text)
 
 
 def savepoint(name: str) -> Statement:
@@ -168,8 +166,11 @@ def guarded_update(
     column, version = newer
     assignments = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in values)
     conditions = " AND ".join(f"{quote(meta.get_field(n).column)} = %s" for n in where)
-    params = [meta.get_field(n).get_db_prep_save(v, connection) for n, v in values.items()]
-    params += [meta.get_field(n).get_db_prep_save(v, connection) for n, v in where.items()]
+    fields = [meta.get_field(n) for n in (*values, *where)]
+    params = [
+        prepare(v)
+        for prepare, v in zip(_preparers(fields), [*values.values(), *where.values()], strict=True)
+    ]
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
         f"WHERE {conditions} AND {quote(meta.get_field(column).column)} < %s"
@@ -179,14 +180,8 @@ def guarded_update(
 
 def execute_together(statements: list[Statement]) -> None:
     """Run the statements, in one round trip where the database allows it."""
-    if not statements:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(";\n".join(sql for sql, _ in statements), _joined(statements))
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+    if statements:
+        fetch_together(statements)
 
 
 def _joined(statements: list[Statement]) -> list[Any]:
