@@ -67,31 +67,78 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+
+def _database(url: str) -> dict:
+    database = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
+    options = database.setdefault("OPTIONS", {})
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Short OLTP queries: JIT compilation costs more than it saves.
+        options.setdefault("options", "-c jit=off")
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # Wait for the write lock instead of failing at once when writers overlap.
+        options.update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    return database
+
+
+# The write database holds the write model and the event store; the read database (by
+# default the same one) holds the read tables, projection checkpoints and failures.
+_WRITE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+_READ_URL = os.environ.get("READ_DATABASE_URL") or _WRITE_URL
+DATABASES = {"default": _database(_WRITE_URL)}
+if _READ_URL != _WRITE_URL:
+    DATABASES["read"] = _database(_READ_URL)
+READ_DATABASE = "read" if "read" in DATABASES else "default"
+DATABASE_ROUTERS = ["orders_read.routers.ReadSideRouter"]
+
+# inline: projections run in each command's transaction. async: commands commit only the
+# write model and events; Celery workers advance the projections.
+PROJECTION_MODE = os.environ.get("PROJECTION_MODE", "inline")
+if PROJECTION_MODE not in {"inline", "async"}:
+    raise ImproperlyConfigured("PROJECTION_MODE must be 'inline' or 'async'.")
+if PROJECTION_MODE == "inline" and READ_DATABASE != "default":
+    raise ImproperlyConfigured(
+        "PROJECTION_MODE=inline applies the projections inside each command's transaction, so "
+        "the read tables must be in the write database: unset READ_DATABASE_URL (or make it "
+        "equal to DATABASE_URL), or set PROJECTION_MODE=async."
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Short OLTP queries: JIT compilation costs more than it saves.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for the write lock instead of failing at once when writers overlap.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    )
+# How long a read that names a min_position waits for the projections behind it.
+READ_WAIT_SECONDS = float(os.environ.get("READ_WAIT_SECONDS", "2"))
+# How often Celery beat sweeps every projection forward (a nudge lost is caught then).
+PROJECTION_SWEEP_SECONDS = float(os.environ.get("PROJECTION_SWEEP_SECONDS", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Several server processes need a shared cache (REDIS_URL) so invalidation reaches them all.
+REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if (REDIS_URL := os.environ.get("REDIS_URL"))
+        if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orders"}
     )
 }
+
+# Celery, for PROJECTION_MODE=async: Redis is the broker; `celery -A config worker` and
+# `celery -A config beat` run the projection workers and their periodic sweep.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-projections": {
+        "task": "orders_read.tasks.sweep",
+        "schedule": PROJECTION_SWEEP_SECONDS,
+    }
+}
+if PROJECTION_MODE == "async":
+    _engines = {database["ENGINE"] for database in DATABASES.values()}
+    if _engines != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured("PROJECTION_MODE=async needs PostgreSQL databases.")
+    if not CELERY_BROKER_URL or not REDIS_URL:
+        raise ImproperlyConfigured(
+            "PROJECTION_MODE=async needs REDIS_URL: the Celery broker, and the shared cache "
+            "through which commands nudge the workers."
+        )
 
 # Sessions read from the cache, written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

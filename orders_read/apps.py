@@ -7,15 +7,18 @@ class OrdersReadConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Connect each event's signal to the projections whose handler tables name it."""
+        """Connect each event's signal to the projections whose handler tables name it
+        (inline mode), or to the nudge of the projection workers (async mode)."""
         from orders_write.signals import SIGNAL_FOR_EVENT_TYPE
 
+        from .nudges import nudge_after_commit
         from .projections import event_types
-        from .projector import inline_receiver
+        from .projector import inline_receiver, projections_are_async
 
         for event_type in event_types():
+            receiver = (
+                nudge_after_commit if projections_are_async() else inline_receiver(event_type)
+            )
             SIGNAL_FOR_EVENT_TYPE[event_type].connect(
-                inline_receiver(event_type),
-                weak=False,
-                dispatch_uid=f"orders_read.project_{event_type}",
+                receiver, weak=False, dispatch_uid=f"orders_read.project_{event_type}"
             )

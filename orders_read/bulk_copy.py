@@ -4,7 +4,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from django.db import connection, models
+from django.db import connections, models, router
 
 
 def copy_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
@@ -19,6 +19,7 @@ def copy_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         for f in model._meta.local_fields
         if f.attname in rows[0] and not isinstance(f, models.AutoField)
     ]
+    connection = connections[router.db_for_write(model)]
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:

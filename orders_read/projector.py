@@ -4,9 +4,11 @@ from the event store in its gap-safe order (see `orders_write.event_reader`).
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,10 +21,12 @@ from orders_write.event_reader import (
 )
 from orders_write.event_store import RecordedEvent
 
+from .database import READ_DB, read_atomic, read_connection
 from .metrics import EVENTS_APPLIED, FAILURES
 from .models import ProjectionFailure, ProjectionState
+from .nudges import nudge_workers
 from .projections import BY_NAME, fed_by
-from .projections.backends import project_live
+from .projections.backends import after_write, project_bulk, project_live
 from .projections.rows import Projection
 
 logger = logging.getLogger(__name__)
@@ -105,6 +109,11 @@ def locked_state(projection: str) -> ProjectionState:
     return ProjectionState.objects.select_for_update().get(name=projection)
 
 
+def projections_are_async() -> bool:
+    """Tell whether Celery workers, not the commands, advance the projections."""
+    return settings.PROJECTION_MODE == "async"
+
+
 @dataclass
 class CatchUpResult:
     projection: str
@@ -113,10 +122,11 @@ class CatchUpResult:
 
 
 def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
-    """Apply, in order, every event `projection` has not applied yet; stop at a failure."""
+    """Apply, in order, every event a stalled `projection` has not applied yet, then let it
+    run again; stop at a failure."""
     result = CatchUpResult(projection)
     while True:
-        with transaction.atomic():
+        with read_atomic():
             state = locked_state(projection)
             if not state.stalled:
                 return result
@@ -127,10 +137,55 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
         if result.failed_at is not None:
             return result
         if not state.stalled:
-            _apply_skipped_while_resuming(projection, batch_size, result)
+            if projections_are_async():
+                transaction.on_commit(nudge_workers, using=READ_DB, robust=True)
+            else:
+                _apply_skipped_while_resuming(projection, batch_size, result)
             if result.failed_at is None:
                 _resolve_open_failures(projection)
             return result
+
+
+def advance(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
+    """Apply the events `projection` has not applied yet, a batch per read-database
+    transaction that also moves its checkpoint (async mode); a stalled projection waits for
+    catch-up (retry or skip)."""
+    result = CatchUpResult(projection)
+    while result.failed_at is None:
+        with read_atomic():
+            state = locked_state(projection)
+            if state.stalled:
+                break
+            batch = read_events(state.checkpoint, limit=batch_size)
+            if not batch:
+                break
+            result.failed_at = _apply_batch(projection, state, batch, result)
+            state.stalled = result.failed_at is not None
+            state.save()
+        after_write([BY_NAME[projection]])
+    return result
+
+
+ADVISORY_LOCK_SPACE = 0x70726F6A  # "proj"
+
+
+@contextmanager
+def advancing(projection: str) -> Iterator[bool]:
+    """Hold the read database's session lock on advancing `projection`, if no other worker
+    does; yield whether it is held. The lock dies with the worker's connection."""
+    with read_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", [ADVISORY_LOCK_SPACE, projection]
+        )
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with read_connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", [ADVISORY_LOCK_SPACE, projection]
+                )
 
 
 def _apply_batch(
@@ -139,12 +194,21 @@ def _apply_batch(
     """Apply a batch together; if it fails, apply its events one by one up to the failure."""
     projection, skipped = BY_NAME[name], skipped_positions(name)
     try:
-        project_live(batch, [projection], {name: skipped})
+        _project_batch(batch, projection, skipped)
     except Exception:
         return _apply_one_by_one(projection, state, batch, result, skipped)
     if batch:
         _advance(state, batch[-1], result, len(batch))
     return None
+
+
+def _project_batch(batch: list[RecordedEvent], projection: Projection, skipped: set[int]) -> None:
+    if not projections_are_async():
+        project_live(batch, [projection], {projection.name: skipped})
+        return
+    # Only the worker holding the projection's lock writes its tables: no row locks needed.
+    with read_atomic():
+        project_bulk(batch, [projection], {}, {projection.name: skipped})
 
 
 def _apply_one_by_one(
@@ -162,7 +226,8 @@ def _apply_one_by_one(
 
 
 def _advance(state: ProjectionState, event: RecordedEvent, result: CatchUpResult, n: int) -> None:
-    EVENTS_APPLIED.labels(result.projection, "catch_up").inc(n)
+    source = "worker" if projections_are_async() else "catch_up"
+    EVENTS_APPLIED.labels(result.projection, source).inc(n)
     state.checkpoint = Checkpoint.of(event)
     state.last_advanced_at = timezone.now()
     result.applied += n
@@ -207,7 +272,7 @@ def _apply_skipped_while_resuming(projection: str, batch_size: int, result: Catc
         return
     below = settled_below()
     while True:
-        with transaction.atomic():
+        with read_atomic():
             state = locked_state(projection)
             if state.stalled:
                 return

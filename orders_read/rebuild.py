@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps.registry import Apps
-from django.db import connection, models, transaction
+from django.db import models
 from django.utils import timezone
 
 from orders_write.event_reader import Checkpoint, count_events, horizon, read_events
 
 from .cache import forget_popular_products
+from .database import read_atomic, read_connection
 from .projections import BY_NAME, NAMES
 from .projections.backends import project_bulk
 from .projections.rows import Table
@@ -94,8 +95,8 @@ class Scratch:
 
     def create(self) -> None:
         """Create the scratch tables, dropping leftovers of an interrupted run first."""
-        existing = set(connection.introspection.table_names())
-        with connection.cursor() as cursor:
+        existing = set(read_connection.introspection.table_names())
+        with read_connection.cursor() as cursor:
             for _, scratch in self.pairs():
                 if scratch._meta.db_table in existing:
                     cursor.execute(f"DROP TABLE {_quoted(scratch)}")
@@ -104,7 +105,7 @@ class Scratch:
 
     def drop(self) -> None:
         """Drop the scratch tables."""
-        with connection.cursor() as cursor:
+        with read_connection.cursor() as cursor:
             for _, scratch in self.pairs():
                 cursor.execute(f"DROP TABLE IF EXISTS {_quoted(scratch)}")
 
@@ -134,7 +135,7 @@ class Scratch:
         projections = [BY_NAME[name] for name in names]
         checkpoint = Checkpoint.START
         while batch := read_events(checkpoint, below=below, limit=batch_size):
-            with transaction.atomic():
+            with read_atomic():
                 project_bulk(batch, projections, self.tables, skipped, events_are_new=True)
             checkpoint = Checkpoint.of(batch[-1])
             on_batch(len(batch))
@@ -143,12 +144,12 @@ class Scratch:
     def finish(self) -> None:
         """Create the remaining indexes and give the planner statistics for the new tables
         before readers get them."""
-        editor = connection.schema_editor(collect_sql=True)
-        with connection.cursor() as cursor:
+        editor = read_connection.schema_editor(collect_sql=True)
+        with read_connection.cursor() as cursor:
             for scratch, indexes in self.later.items():
                 for index in indexes:
                     cursor.execute(str(index.create_sql(scratch, editor)))
-                if connection.vendor == "postgresql":
+                if read_connection.vendor == "postgresql":
                     cursor.execute(f"ANALYZE {_quoted(scratch)}")
 
 
@@ -163,7 +164,7 @@ def _split(names: list[str], parts: int) -> list[list[str]]:
 def _can_fork() -> bool:
     """Tell whether other processes can write the scratch tables: a server database, and
     tables committed (not created in a transaction still open)."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return read_connection.vendor == "postgresql" and not read_connection.in_atomic_block
 
 
 def _create_table_sql(model: type[models.Model]) -> list[str]:
@@ -172,14 +173,14 @@ def _create_table_sql(model: type[models.Model]) -> list[str]:
     Collected rather than run by the schema editor, which SQLite refuses to use inside a
     transaction.
     """
-    editor = connection.schema_editor(collect_sql=True)
+    editor = read_connection.schema_editor(collect_sql=True)
     editor.deferred_sql = []
     editor.create_model(model)
     return [*editor.collected_sql, *(str(sql) for sql in editor.deferred_sql)]
 
 
 def _quoted(model: type[models.Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return read_connection.ops.quote_name(model._meta.db_table)
 
 
 def rebuild(
@@ -209,16 +210,16 @@ def rebuild(
 
 
 def _swap_in(scratch: Scratch, last_applied: Checkpoint) -> None:
-    with transaction.atomic():
+    with read_atomic():
         for projection in scratch.projections:
             state = locked_state(projection)
             state.stalled = True
             state.checkpoint = last_applied
             state.last_advanced_at = timezone.now()
             state.save()
-        with connection.cursor() as cursor:
+        with read_connection.cursor() as cursor:
             for live, new in scratch.pairs():
-                retired = connection.ops.quote_name(f"{live._meta.db_table}__retired")
+                retired = read_connection.ops.quote_name(f"{live._meta.db_table}__retired")
                 cursor.execute(f"ALTER TABLE {_quoted(live)} RENAME TO {retired}")
                 cursor.execute(f"ALTER TABLE {_quoted(new)} RENAME TO {_quoted(live)}")
                 cursor.execute(f"DROP TABLE {retired}")

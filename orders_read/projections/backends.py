@@ -11,12 +11,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 
 from orders_write.event_store import RecordedEvent
 
 from ..bulk_copy import copy_rows
+from ..database import read_connection
 from ..models import ProjectionState
 from .rows import Projection, RowStore, Table, matching
 from .sql import (
@@ -69,12 +70,12 @@ def project_live(
     finally:
         if not released:
             roll_back_to(name)
-    _after_write(store)
+    after_write(store.written_projections())
     return store.applied()
 
 
 def _stalled() -> Statement:
-    quote, meta = connection.ops.quote_name, ProjectionState._meta
+    quote, meta = read_connection.ops.quote_name, ProjectionState._meta
     column = quote(meta.get_field("stalled").column)
     # Names come from the model, never from input.
     return f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {column}", []  # noqa: S608
@@ -133,10 +134,10 @@ def _guarded_updates(store: RowStore, now: Any) -> list[Statement]:
     ]
 
 
-def _after_write(store: RowStore) -> None:
+def after_write(projections: list[Projection]) -> None:
     """Run the projections' hooks for changed tables (cache invalidation); a failing hook
     is logged: the rows are written and the command must commit."""
-    for projection in store.written_projections():
+    for projection in projections:
         if projection.after_write:
             try:
                 projection.after_write()

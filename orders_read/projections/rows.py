@@ -14,11 +14,12 @@ from functools import reduce
 from operator import itemgetter, or_
 from typing import Any, NamedTuple
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q, QuerySet
 
 from orders_write.event_store import RecordedEvent
 
+from ..database import read_connection
 from .sql import decoded, fetch_together, select_rows
 
 Row = dict[str, Any]
@@ -190,7 +191,7 @@ def load_together(wanted: dict[TableRows, tuple[set[tuple], set[Any]]], *, lock:
     keyed.sort(key=lambda read: not read[0].table.shared)
     grouped = [(rows, set(), groups) for rows, (_, groups) in wanted.items() if groups]
     reads = [(*read, lock) for read in keyed] + [(*read, False) for read in grouped]
-    if connection.vendor == "postgresql":
+    if read_connection.vendor == "postgresql":
         statements = [
             select_rows(r.model, r.table.key, keys, r.table.group_by, groups, lock=locked)
             for r, keys, groups, locked in reads

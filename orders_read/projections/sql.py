@@ -6,10 +6,11 @@ from functools import partial
 from typing import Any
 
 import orjson
-from django.db import connection, models
+from django.db import models
 from psycopg.types.json import Jsonb
 
 from ..bulk_copy import json_text
+from ..database import read_connection
 
 Statement = tuple[str, list[Any]]
 
@@ -24,12 +25,12 @@ def select_rows(
     lock: bool,
 ) -> Statement:
     """Return a SELECT of the rows with any of `keys` or in any of `groups` (PostgreSQL)."""
-    quote, meta = connection.ops.quote_name, model._meta
+    quote, meta = read_connection.ops.quote_name, model._meta
     conditions, params = [], []
     if keys:
         columns = [meta.get_field(name) for name in key]
         names = ", ".join(quote(f.column) for f in columns)
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+        arrays = ", ".join(f"%s::{f.db_type(read_connection)}[]" for f in columns)
         conditions.append(f"({names}) IN (SELECT * FROM unnest({arrays}))")  # noqa: S608
         params += [list(column) for column in zip(*keys, strict=True)]
     if groups:
@@ -49,8 +50,8 @@ def select_rows(
 def fetch_together(statements: list[Statement]) -> list[list[tuple]]:
     """Run several statements in one round trip on PostgreSQL; return each one's rows."""
     results = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    with read_connection.cursor() as cursor:
+        if read_connection.vendor == "postgresql":
             # Django's psycopg cursor binds on the client, so several statements can go together.
             cursor.execute(";\n".join(sql for sql, _ in statements), _joined(statements))
             for _ in statements:
@@ -80,7 +81,7 @@ def decoded(model: type[models.Model], rows: list[tuple]) -> list[dict[str, Any]
 
 def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], now: Any) -> Statement:
     """Return one INSERT of `rows`."""
-    quote = connection.ops.quote_name
+    quote = read_connection.ops.quote_name
     fields = [f for f in model._meta.local_fields if not isinstance(f, models.AutoField)]
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     preparers = _preparers(fields)
@@ -104,7 +105,7 @@ def update_row(
     now: Any,
 ) -> Statement:
     """Return an UPDATE of the `columns` of the row with `row`'s key (and of `projected_at`)."""
-    quote, meta = connection.ops.quote_name, model._meta
+    quote, meta = read_connection.ops.quote_name, model._meta
     values = {name: row[name] for name in sorted(columns - set(key))}
     if any(f.attname == "projected_at" for f in meta.local_fields):
         values["projected_at"] = now
@@ -124,9 +125,9 @@ def update_row(
 def _preparers(fields: list[models.Field]) -> list[Callable[[Any], Any]]:
     """Return, per field, how its values become parameters: psycopg adapts Python values
     itself but for JSON; elsewhere the field prepares them."""
-    if connection.vendor == "postgresql":
+    if read_connection.vendor == "postgresql":
         return [_jsonb if isinstance(f, models.JSONField) else _same for f in fields]
-    return [partial(f.get_db_prep_save, connection=connection) for f in fields]
+    return [partial(f.get_db_prep_save, connection=read_connection) for f in fields]
 
 
 def _same(value: Any) -> Any:
@@ -138,17 +139,17 @@ def _jsonb(value: Any) -> Jsonb:
 
 
 def savepoint(name: str) -> Statement:
-    return f"SAVEPOINT {connection.ops.quote_name(name)}", []
+    return f"SAVEPOINT {read_connection.ops.quote_name(name)}", []
 
 
 def release(name: str) -> Statement:
-    return f"RELEASE SAVEPOINT {connection.ops.quote_name(name)}", []
+    return f"RELEASE SAVEPOINT {read_connection.ops.quote_name(name)}", []
 
 
 def roll_back_to(name: str) -> None:
     """Undo everything since the savepoint `name`, and end it."""
-    quoted = connection.ops.quote_name(name)
-    with connection.cursor() as cursor:
+    quoted = read_connection.ops.quote_name(name)
+    with read_connection.cursor() as cursor:
         cursor.execute(f"ROLLBACK TO SAVEPOINT {quoted}")
         cursor.execute(f"RELEASE SAVEPOINT {quoted}")
 
@@ -161,7 +162,7 @@ def guarded_update(
     now: Any,
 ) -> Statement:
     """Return an UPDATE of the rows matching `where` whose `newer` column is below a version."""
-    quote, meta = connection.ops.quote_name, model._meta
+    quote, meta = read_connection.ops.quote_name, model._meta
     values = {**values, "projected_at": now}
     column, version = newer
     assignments = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in values)

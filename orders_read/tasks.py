@@ -1,0 +1,45 @@
+"""Celery tasks of async mode: advance each projection, one worker at a time per projection.
+
+A request to advance a projection marks it dirty (in the shared cache) and queues a task
+unless one is waiting. The worker that holds the projection's lock clears the mark before it
+reads, and looks at the mark again after unlocking: a request that arrived while the lock
+was held, whose own task found the lock taken, is served by the holder.
+"""
+
+from celery import shared_task
+from django.core.cache import cache
+
+from .nudges import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .projections import NAMES
+from .projector import advance, advancing
+
+
+@shared_task(ignore_result=True)
+def advance_all() -> None:
+    """Answer a command's nudge: request every projection to advance."""
+    cache.delete(NUDGE_KEY)
+    for name in NAMES:
+        if cache.add(dirty_key(name), 1, timeout=NUDGE_TTL_SECONDS):
+            advance_projection.delay(name)
+
+
+@shared_task(ignore_result=True)
+def advance_projection(name: str) -> int:
+    """Advance one projection to the head of the store, unless another worker is at it;
+    return the events applied."""
+    applied = 0
+    while True:
+        with advancing(name) as held:
+            if not held:
+                return applied
+            cache.delete(dirty_key(name))
+            applied += advance(name).applied
+        if not cache.get(dirty_key(name)):
+            return applied
+
+
+@shared_task(ignore_result=True)
+def sweep() -> None:
+    """Advance every projection (Celery beat sends this every PROJECTION_SWEEP_SECONDS)."""
+    for name in NAMES:
+        advance_projection.delay(name)
