@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from . import queries
 from .filters import OrderSummaryFilter
+from .freshness import ReflectsProjections
 from .models import CustomerAnalytics, OrderSummary
 from .serializers import (
     CustomerAnalyticsSerializer,
@@ -91,7 +92,7 @@ AMOUNT = {"type": "number", "maximum": 1e50}
     ),
     retrieve=extend_schema(responses={200: OrderDetailsSerializer, 403: DENIED, 404: UNKNOWN}),
 )
-class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+class OrderViewSet(ReflectsProjections, viewsets.ReadOnlyModelViewSet):
     """List order summaries, newest first, and show one order with its items and history."""
 
     schema = QuerySchema()
@@ -103,6 +104,9 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["-order_date"]
     pagination_class = OrderPagination
 
+    def projections_read(self) -> tuple[str, ...]:
+        return ("order_details",) if self.action == "retrieve" else ("order_summary",)
+
     def retrieve(self, request: Request, pk: str) -> Response:
         """Show one order's details, items and status history."""
         details = queries.order_details(pk)
@@ -112,16 +116,18 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(responses={200: CustomerAnalyticsSerializer, 403: DENIED, 404: UNKNOWN})
-class CustomerAnalyticsView(generics.RetrieveAPIView):
+class CustomerAnalyticsView(ReflectsProjections, generics.RetrieveAPIView):
     """Show a customer's order count, spending, favourite category and segment."""
 
+    projections = ("customer_analytics",)
     queryset = CustomerAnalytics.objects.all()
     serializer_class = CustomerAnalyticsSerializer
 
 
-class PopularProductsView(APIView):
+class PopularProductsView(ReflectsProjections, APIView):
     """List the 10 products with the most units sold over the last `days` days (default 30)."""
 
+    projections = ("product_sales",)
     serializer_class = PopularProductSerializer
     schema = QuerySchema()
 
@@ -143,7 +149,7 @@ class ProjectionStatusSerializer(serializers.Serializer):
     lag_seconds = serializers.FloatField(
         help_text="Seconds since the oldest event not applied yet was recorded (0 when none)."
     )
-    state = serializers.ChoiceField(choices=["current", "stalled"])
+    state = serializers.ChoiceField(choices=["current", "behind", "stalled"])
     last_error = serializers.CharField()
     last_error_at = serializers.DateTimeField(allow_null=True)
     open_failures = serializers.IntegerField()

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from orders_write.event_store import RecordedEvent
 
 from .database import READ_DB, read_atomic, read_connection
 from .metrics import EVENTS_APPLIED, FAILURES
+from .mode import projections_are_async
 from .models import ProjectionFailure, ProjectionState
 from .nudges import nudge_workers
 from .projections import BY_NAME, fed_by
@@ -107,11 +107,6 @@ def locked_state(projection: str) -> ProjectionState:
     """Return the projection's state row, locked until the transaction ends."""
     ProjectionState.objects.get_or_create(name=projection)
     return ProjectionState.objects.select_for_update().get(name=projection)
-
-
-def projections_are_async() -> bool:
-    """Tell whether Celery workers, not the commands, advance the projections."""
-    return settings.PROJECTION_MODE == "async"
 
 
 @dataclass

@@ -4,8 +4,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from orders_write.event_reader import Head, Lag, head, lag, last_position_at_or_before
+from orders_write.event_reader import Checkpoint, Head, Lag, head, lag, position_of
 
+from .mode import projections_are_async
 from .models import ProjectionFailure, ProjectionState
 from .projections import NAMES
 
@@ -29,8 +30,9 @@ class ProjectionStatus:
 def projection_statuses() -> list[ProjectionStatus]:
     """Describe every projection.
 
-    A current projection is applied inline by each command, so it stands at the head of
-    the store; a stalled one stands at its checkpoint until catch-up moves it on.
+    Inline, a projection not stalled is applied by each command, so it stands at the head of
+    the store. A stalled one, and every one in async mode, stands at its checkpoint: it is
+    `current` with nothing left to apply, else `behind` (or `stalled` until catch-up).
     """
     store_head = head()
     states = {state.name: state for state in ProjectionState.objects.all()}
@@ -41,15 +43,16 @@ def _status(name: str, state: ProjectionState | None, store_head: Head) -> Proje
     last_failure = ProjectionFailure.objects.filter(projection=name).order_by("-failed_at").first()
     position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
     stalled = state is not None and state.stalled
-    if stalled:
-        position = last_position_at_or_before(state.checkpoint)
-        advanced_at, behind = state.last_advanced_at, lag(state.checkpoint)
+    if stalled or projections_are_async():
+        checkpoint = state.checkpoint if state else Checkpoint.START
+        position = position_of(checkpoint)
+        advanced_at, behind = state and state.last_advanced_at, lag(checkpoint)
     return ProjectionStatus(
         name=name,
         position=position,
         lag=behind.events,
         lag_seconds=behind.seconds,
-        state="stalled" if stalled else "current",
+        state="stalled" if stalled else "behind" if behind.events else "current",
         last_error=last_failure.error if last_failure else "",
         last_error_at=last_failure.failed_at if last_failure else None,
         open_failures=ProjectionFailure.objects.filter(projection=name, resolution="").count(),

@@ -22,6 +22,8 @@ from .commands import (
     UpdateOrderStatus,
     UpdateProduct,
 )
+from .event_reader import head
+from .event_store import forget_appended, last_appended_position
 from .serializers import (
     CreateOrderInput,
     CustomerInput,
@@ -137,10 +139,26 @@ class BoundedJSONParser(parsers.JSONParser):
 
 
 class CommandViewSet(viewsets.GenericViewSet):
+    """Commands answer with the position of their last event (`position` and
+    `X-Event-Position`), for clients to read their own writes."""
+
     schema = CommandSchema()
     parser_classes = [BoundedJSONParser, parsers.FormParser, parsers.MultiPartParser]
     permission_classes = [permissions.IsAuthenticated, HasCommandPermission]
     required_permissions: dict[str, str] = {}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        forget_appended()
+        super().initial(request, *args, **kwargs)
+
+    def committed(self, output: type, row: Any, status_code: int = 200, **headers: str) -> Response:
+        """Answer a command that has committed with `output` of `row` and its position."""
+        # A repeated command appends nothing: the store's head is a position at or after it.
+        position = last_appended_position() or head().position
+        data = output(row, context={"position": position}).data
+        return Response(
+            data, status=status_code, headers={**headers, "X-Event-Position": str(position)}
+        )
 
 
 class CustomerCommandViewSet(CommandViewSet):
@@ -159,7 +177,7 @@ class CustomerCommandViewSet(CommandViewSet):
         customer = services.register_customer(
             RegisterCustomer(**data), context=command_context(request)
         )
-        return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
+        return self.committed(CustomerOutput, customer, status.HTTP_201_CREATED)
 
     @command_schema(CustomerInput, CustomerOutput, errors={404: UNKNOWN, 409: CONFLICT})
     def partial_update(self, request: Request, pk: UUID) -> Response:
@@ -168,7 +186,7 @@ class CustomerCommandViewSet(CommandViewSet):
         customer = services.update_customer(
             UpdateCustomer(customer_id=pk, **data), context=command_context(request)
         )
-        return Response(CustomerOutput(customer).data)
+        return self.committed(CustomerOutput, customer)
 
 
 class ProductCommandViewSet(CommandViewSet):
@@ -185,7 +203,7 @@ class ProductCommandViewSet(CommandViewSet):
         """Add a product."""
         data = validated(ProductInput, request).validated_data
         product = services.add_product(AddProduct(**data), context=command_context(request))
-        return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
+        return self.committed(ProductOutput, product, status.HTTP_201_CREATED)
 
     @command_schema(ProductInput, ProductOutput, errors={404: UNKNOWN, 409: CONFLICT})
     def partial_update(self, request: Request, pk: UUID) -> Response:
@@ -194,7 +212,7 @@ class ProductCommandViewSet(CommandViewSet):
         product = services.update_product(
             UpdateProduct(product_id=pk, **data), context=command_context(request)
         )
-        return Response(ProductOutput(product).data)
+        return self.committed(ProductOutput, product)
 
 
 class OrderCommandViewSet(CommandViewSet):
@@ -215,11 +233,7 @@ class OrderCommandViewSet(CommandViewSet):
         command = validated(CreateOrderInput, request).to_command()
         order = services.create_order(command, context=command_context(request))
         location = f"/api/orders/{order.id}/"
-        return Response(
-            OrderCreatedOutput(order).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": location},
-        )
+        return self.committed(OrderCreatedOutput, order, status.HTTP_201_CREATED, Location=location)
 
     @command_schema(UpdateOrderStatusInput, OrderStatusOutput, errors={404: UNKNOWN, 409: CONFLICT})
     @action(detail=True, methods=["post"])
@@ -229,4 +243,4 @@ class OrderCommandViewSet(CommandViewSet):
         order = services.update_order_status(
             UpdateOrderStatus(order_id=pk, **data), context=command_context(request)
         )
-        return Response(OrderStatusOutput(order).data)
+        return self.committed(OrderStatusOutput, order)

@@ -241,6 +241,24 @@ def last_position_at_or_before(checkpoint: Checkpoint) -> int:
     return row[0] if row else 0
 
 
+def checkpoint_at(position: int) -> Checkpoint | None:
+    """Return the checkpoint just after the event at `position`, or None if there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT transaction_id FROM {TABLE} WHERE position = %s",  # noqa: S608 (model's)
+            [position],
+        )
+        row = cursor.fetchone()
+    return Checkpoint(row[0], position) if row else None
+
+
+def position_of(checkpoint: Checkpoint) -> int:
+    """Return the position of the last event at or before `checkpoint`."""
+    if checkpoint.position < NO_HORIZON:
+        return checkpoint.position
+    return last_position_at_or_before(checkpoint)
+
+
 def head() -> Head:
     """Return the position and time of the store's latest event (0 and None when empty)."""
     with connection.cursor() as cursor:

@@ -1,6 +1,7 @@
 """Append events to the store, read streams back, and lock streams for writing."""
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,19 @@ def load_stream(stream_id: UUID) -> list[tuple[str, dict[str, Any]]]:
     )
 
 
+_last_appended: ContextVar[int | None] = ContextVar("last_appended_position", default=None)
+
+
+def forget_appended() -> None:
+    """Start a command: no event appended yet in this context."""
+    _last_appended.set(None)
+
+
+def last_appended_position() -> int | None:
+    """Return the position of the last event appended in this context since `forget_appended`."""
+    return _last_appended.get()
+
+
 def append(
     events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
@@ -118,6 +132,7 @@ def append(
         ]
     )
     recorded = [RecordedEvent.from_row(row) for row in rows]
+    _last_appended.set(recorded[-1].position)
     for event in recorded:
         SIGNAL_FOR_EVENT_TYPE[event.event_type].send(sender=Event, event=event)
     return recorded

@@ -49,7 +49,19 @@ class CustomerInput(StrictSerializer):
     email = serializers.EmailField(max_length=254)
 
 
-class CustomerOutput(serializers.Serializer):
+class CommittedOutput(serializers.Serializer):
+    """A command's result, with the position of its last event: pass it to a read as
+    `min_position` (or `X-Min-Position`) to read your own write."""
+
+    position = serializers.SerializerMethodField(
+        help_text="Position of the command's last event in the event store."
+    )
+
+    def get_position(self, obj: object) -> int:
+        return self.context["position"]
+
+
+class CustomerOutput(CommittedOutput):
     customer_id = serializers.UUIDField(source="id")
     name = serializers.CharField()
     email = serializers.EmailField()
@@ -77,7 +89,7 @@ class ProductInput(StrictSerializer):
     unit_price = PriceField()
 
 
-class ProductOutput(serializers.Serializer):
+class ProductOutput(CommittedOutput):
     product_id = serializers.UUIDField(source="id")
     name = serializers.CharField()
     category = serializers.CharField()
@@ -120,7 +132,7 @@ class CreateOrderInput(StrictSerializer):
         )
 
 
-class OrderCreatedOutput(serializers.Serializer):
+class OrderCreatedOutput(CommittedOutput):
     order_id = serializers.UUIDField(source="id")
     status = serializers.CharField()
     version = serializers.IntegerField()
@@ -133,7 +145,7 @@ class UpdateOrderStatusInput(StrictSerializer):
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 
-class OrderStatusOutput(serializers.Serializer):
+class OrderStatusOutput(CommittedOutput):
     order_id = serializers.UUIDField()
     status = serializers.CharField()
     version = serializers.IntegerField()

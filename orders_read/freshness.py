@@ -1,0 +1,151 @@
+"""Read your own writes: a read that names a position (the `position` a command answered
+with) waits a bounded time for the projections behind it to pass that position, and every
+read says which position it reflects."""
+
+import time
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orders_write.event_reader import Checkpoint, checkpoint_at, head, position_of
+
+from .mode import projections_are_async
+from .models import ProjectionState
+
+POLL_SECONDS = 0.02
+MAX_POSITION = 2**63 - 1
+
+
+class ProjectionBehind(APIException):
+    status_code = 503
+    default_code = "projection_behind"
+
+    def __init__(self) -> None:
+        message = (
+            "The read model has not reached min_position yet; retry after Retry-After seconds."
+        )
+        super().__init__({"detail": message, "code": self.default_code})
+
+
+def standing(names: tuple[str, ...]) -> Checkpoint | None:
+    """Return the checkpoint that all the named projections have passed, or None when they
+    stand at the head of the store (inline projections not waiting for catch-up)."""
+    states = {s.name: s for s in ProjectionState.objects.filter(name__in=names)}
+    if projections_are_async():
+        return min(states[n].checkpoint if n in states else Checkpoint.START for n in names)
+    behind = [states[n].checkpoint for n in names if n in states and states[n].stalled]
+    return min(behind) if behind else None
+
+
+def reflected_position(checkpoint: Checkpoint | None) -> int:
+    """Return the position of the last event a read standing at `checkpoint` reflects."""
+    return head().position if checkpoint is None else position_of(checkpoint)
+
+
+def wait_for(names: tuple[str, ...], position: int | None) -> int:
+    """Wait until the named projections have passed `position` (at most READ_WAIT_SECONDS);
+    return the position they reflect, or raise ProjectionBehind."""
+    checkpoint = standing(names)
+    if position is None:
+        return reflected_position(checkpoint)
+    wanted = checkpoint_at(position)
+    if wanted is None:
+        raise ValidationError({"min_position": ["No event has this position."]})
+    deadline = time.monotonic() + settings.READ_WAIT_SECONDS
+    while checkpoint is not None and checkpoint < wanted:
+        if time.monotonic() >= deadline:
+            raise ProjectionBehind()
+        time.sleep(POLL_SECONDS)
+        checkpoint = standing(names)
+    return reflected_position(checkpoint)
+
+
+def min_position(request: Request) -> int | None:
+    """Return the position a read asks for (`min_position` or `X-Min-Position`), if any."""
+    value = request.query_params.get("min_position") or request.headers.get("X-Min-Position")
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_POSITION:
+        raise ValidationError(
+            {"min_position": ["A whole number from 1: the position a command answered with."]}
+        )
+    return int(value)
+
+
+class ReflectsProjections:
+    """A read view over the read tables of `projections`: it honours `min_position` and
+    answers with `X-Projection-Position`."""
+
+    projections: tuple[str, ...] = ()
+
+    def projections_read(self) -> tuple[str, ...]:
+        return self.projections
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.reflected_position = wait_for(self.projections_read(), min_position(request))
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(self, "reflected_position", None) is not None:
+            response["X-Projection-Position"] = str(self.reflected_position)
+        if response.status_code == ProjectionBehind.status_code:
+            response.setdefault("Retry-After", "1")
+        return response
+
+
+MIN_POSITION_PARAMETERS = [
+    {
+        "in": location,
+        "name": name,
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
+        "description": "Wait (up to a few seconds) until this read reflects the event at this "
+        "position: the `position` a command answered with. 503 `projection_behind` if not.",
+    }
+    for location, name in (("query", "min_position"), ("header", "X-Min-Position"))
+]
+POSITION_HEADER = {"schema": {"type": "integer"}}
+
+
+def document_positions(result: dict, generator: Any, **kwargs: Any) -> dict:
+    """drf-spectacular hook: document `min_position`, the 503 and the position headers on
+    every read view, and `X-Event-Position` on every command."""
+    from orders_write.api import CommandViewSet
+
+    for path, _, method, callback in generator.endpoints:
+        operation = result["paths"].get(path, {}).get(method.lower())
+        view = getattr(callback, "cls", None)
+        if operation is None or view is None:
+            continue
+        if issubclass(view, ReflectsProjections):
+            _document_read(operation)
+        elif issubclass(view, CommandViewSet):
+            for code, response in operation["responses"].items():
+                if code.startswith("2"):
+                    response.setdefault("headers", {})["X-Event-Position"] = {
+                        **POSITION_HEADER,
+                        "description": "Position of the command's last event.",
+                    }
+    return result
+
+
+def _document_read(operation: dict) -> None:
+    operation.setdefault("parameters", []).extend(MIN_POSITION_PARAMETERS)
+    for code, response in operation["responses"].items():
+        if code.startswith("2"):
+            response.setdefault("headers", {})["X-Projection-Position"] = {
+                **POSITION_HEADER,
+                "description": "Position of the last event this answer reflects.",
+            }
+    operation["responses"]["503"] = {
+        "description": "code `projection_behind`: the read model has not reached "
+        "min_position within the wait; retry after Retry-After seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}},
+    }
