@@ -118,14 +118,13 @@ def document_positions(result: dict, generator: Any, **kwargs: Any) -> dict:
     every read view, and `X-Event-Position` on every command."""
     from orders_write.api import CommandViewSet
 
-    for path, _, method, callback in generator.endpoints:
+    for path, _, method, view in generator._get_paths_and_endpoints():
         operation = result["paths"].get(path, {}).get(method.lower())
-        view = getattr(callback, "cls", None)
-        if operation is None or view is None:
+        if operation is None:
             continue
-        if issubclass(view, ReflectsProjections):
+        if isinstance(view, ReflectsProjections):
             _document_read(operation)
-        elif issubclass(view, CommandViewSet):
+        elif isinstance(view, CommandViewSet):
             for code, response in operation["responses"].items():
                 if code.startswith("2"):
                     response.setdefault("headers", {})["X-Event-Position"] = {
@@ -143,6 +142,13 @@ def _document_read(operation: dict) -> None:
                 **POSITION_HEADER,
                 "description": "Position of the last event this answer reflects.",
             }
+    operation["responses"].setdefault(
+        "400",
+        {
+            "description": "Bad query parameter (such as min_position): messages by name.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    )
     operation["responses"]["503"] = {
         "description": "code `projection_behind`: the read model has not reached "
         "min_position within the wait; retry after Retry-After seconds.",

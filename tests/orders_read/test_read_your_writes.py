@@ -138,12 +138,12 @@ def test_a_stalled_projection_reflects_its_checkpoint(
 
 def test_the_schema_documents_positions(admin_api):
     schema = admin_api.get("/api/schema/", {"format": "json"}).json()
-    detail = schema["paths"]["/api/orders/{id}/"]["get"]
+    detail = schema["paths"]["/api/orders/{order_id}/"]["get"]
     create = schema["paths"]["/api/orders/"]["post"]
 
     names = {p["name"] for p in detail["parameters"]}
     assert {"min_position", "X-Min-Position"} <= names
     assert "X-Projection-Position" in detail["responses"]["200"]["headers"]
-    assert "503" in detail["responses"]
+    assert {"400", "503"} <= set(detail["responses"])
     assert "X-Event-Position" in create["responses"]["201"]["headers"]
     assert "position" in schema["components"]["schemas"]["OrderCreatedOutput"]["required"]

@@ -60,6 +60,10 @@ ENDPOINTS = [
 # --- successful commands ---
 
 
+def last_position() -> int:
+    return Event.objects.latest("position").position
+
+
 def test_registering_a_customer_returns_201_with_its_id(admin_api):
     response = admin_api.post(
         CUSTOMERS, {"name": "Ann Lee", "email": "ann@example.com"}, format="json"
@@ -72,6 +76,7 @@ def test_registering_a_customer_returns_201_with_its_id(admin_api):
         "name": "Ann Lee",
         "email": "ann@example.com",
         "version": 1,
+        "position": last_position(),
     }
     assert Customer.objects.get(pk=body["customer_id"]).email == "ann@example.com"
 
@@ -102,6 +107,7 @@ def test_updating_a_customer_returns_200_with_the_new_values(admin_api, customer
         "name": customer.name,
         "email": "new@example.com",
         "version": 2,
+        "position": last_position(),
     }
     assert Event.objects.filter(stream_id=customer.id, event_type="CustomerUpdated").count() == 1
 
@@ -119,6 +125,7 @@ def test_adding_a_product_returns_201_with_a_decimal_string_price(admin_api):
         "category": "office",
         "unit_price": "12.50",
         "version": 1,
+        "position": last_position(),
     }
     assert Event.objects.get(stream_id=body["product_id"]).event_type == "ProductAdded"
 
@@ -133,6 +140,7 @@ def test_updating_a_product_returns_200_with_the_new_values(admin_api, product):
         "category": product.category,
         "unit_price": "7.50",
         "version": 2,
+        "position": last_position(),
     }
 
 
@@ -148,6 +156,7 @@ def test_creating_an_order_returns_201_with_its_total_and_location(admin_api, cu
         "status": "pending",
         "version": 1,
         "total_amount": "20.49",
+        "position": last_position(),
     }
     assert response["Location"] == f"/api/orders/{body['order_id']}/"
     order = Order.objects.get(pk=body["order_id"])
@@ -174,7 +183,12 @@ def test_changing_an_order_status_returns_200_with_the_new_version(admin_api, or
     )
 
     assert response.status_code == 200
-    assert response.json() == {"order_id": str(order.id), "status": "confirmed", "version": 2}
+    assert response.json() == {
+        "order_id": str(order.id),
+        "status": "confirmed",
+        "version": 2,
+        "position": last_position(),
+    }
     event = Event.objects.get(stream_id=order.id, version=2)
     assert (event.data["changed_by"], event.data["reason"]) == ("admin", "called")
 
