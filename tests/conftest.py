@@ -74,6 +74,19 @@ def order_body(customer: Customer, *lines: tuple[Product, int], **extra) -> dict
     }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With a read database of its own, let every database test use both databases."""
+    from django.conf import settings
+
+    if settings.READ_DATABASE == "default":
+        return
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and "databases" not in marker.kwargs:
+            both = pytest.mark.django_db(*marker.args, **marker.kwargs, databases="__all__")
+            item.add_marker(both, append=False)
+
+
 @pytest.fixture
 def customer(db) -> Customer:
     return make_customer()
@@ -178,9 +191,9 @@ class AnalyticsSchema:
 
     @staticmethod
     def _rename(old: str, new: str) -> None:
-        from django.db import connection
+        from orders_read.database import read_connection
 
-        with connection.cursor() as cursor:
+        with read_connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE customer_analytics_view RENAME COLUMN {old} TO {new}")
 
 
