@@ -1,5 +1,6 @@
 """After the load: compare what the clients were told with what the database holds."""
 
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,7 +246,8 @@ def check_projections(database_url: str, findings: Findings) -> None:
 
 
 def _stalled_projections(database_url: str) -> list[Any]:
-    with psycopg.connect(database_url) as connection:
+    # In async mode the projections' state lives in the read database.
+    with psycopg.connect(os.environ.get("READ_DATABASE_URL") or database_url) as connection:
         rows = connection.execute(
             "SELECT name FROM orders_read_projectionstate WHERE stalled ORDER BY name"
         ).fetchall()

@@ -9,6 +9,7 @@ any check fails.
 """
 
 import argparse
+import contextlib
 import random
 import statistics
 import sys
@@ -17,10 +18,13 @@ import time
 from collections import Counter, defaultdict
 
 from .checks import Findings, check_all, load_store
-from .server import ADMIN_DATABASE_URL, Server, exit_on_sigterm, live_server
+from .lag import LagProbe, sample, seconds_until_current
+from .server import ADMIN_DATABASE_URL, Server, async_projections, exit_on_sigterm, live_server
 from .workload import Client, Outcome, World, drive, seed_world
 
 RESPAWN_WAIT_SECONDS = 15
+CURRENT_WITHIN_SECONDS = 10
+LAG_SAMPLE_SECONDS = 0.2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,6 +38,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hot-orders", type=int, default=3, help="Orders all clients race on.")
     parser.add_argument("--seed", type=int, default=1, help="Random seed of the clients.")
     parser.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
+    parser.add_argument(
+        "--mode",
+        choices=["inline", "async"],
+        default="inline",
+        help="async: a read database of its own, Celery worker and beat; Celery pool "
+        "processes are SIGKILLed too, and lag is sampled.",
+    )
     parser.add_argument(
         "--database-url",
         default=ADMIN_DATABASE_URL,
@@ -57,6 +68,8 @@ def kill_workers(server: Server, args: argparse.Namespace, stop: threading.Event
         workers = server.busiest_workers()
         if workers:
             server.kill_worker(rng.choice(workers))
+        if pool := server.celery_children():
+            server.kill_celery_child(rng.choice(pool))
 
 
 def run(server: Server, args: argparse.Namespace, log: list[Outcome]) -> float:
@@ -133,6 +146,36 @@ def report(log: list[Outcome], seconds: float, args: argparse.Namespace, server:
     )
     print("== 409 codes:", dict(conflicts))
     print(f"== faults: {len(server.kills)} worker(s) SIGKILLed (pids {server.kills})")
+    if server.celery:
+        print(f"== faults: {len(server.celery_kills)} Celery pool process(es) SIGKILLed")
+
+
+def watch_lag(server: Server, args: argparse.Namespace, log: list, findings: Findings) -> float:
+    """Run the load while sampling the projections' lag; then wait until they are current."""
+    probe = LagProbe(server.database_url, server.read_database_url)
+    samples: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample, args=(probe, stop, samples, LAG_SAMPLE_SECONDS))
+    sampler.start()
+    try:
+        seconds = run(server, args, log)
+    finally:
+        stop.set()
+        sampler.join()
+    drained = seconds_until_current(probe, CURRENT_WITHIN_SECONDS)
+    probe.close()
+    ordered = sorted(samples) or [0.0]
+    findings.notes.append(
+        f"lag during the load: p50 {percentile(ordered, 0.5):.2f} s, "
+        f"p95 {percentile(ordered, 0.95):.2f} s, max {ordered[-1]:.2f} s ({len(samples)} samples)"
+    )
+    if drained is None:
+        findings.fail(f"projections still lag {CURRENT_WITHIN_SECONDS} s after the load ended")
+    else:
+        findings.notes.append(f"every projection current {drained:.2f} s after the load ended")
+    if server.celery and not server.celery_kills:
+        findings.fail("no Celery pool process was killed")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,9 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     exit_on_sigterm()
     log: list[Outcome] = []
-    with live_server(admin_url=args.database_url, workers=args.workers, port=args.port) as server:
-        seconds = run(server, args, log)
-        findings = Findings()
+    findings = Findings()
+    with (
+        async_projections(args.database_url, "orders_load")
+        if args.mode == "async"
+        else contextlib.nullcontext(),
+        live_server(admin_url=args.database_url, workers=args.workers, port=args.port) as server,
+    ):
+        if args.mode == "async":
+            seconds = watch_lag(server, args, log, findings)
+        else:
+            seconds = run(server, args, log)
         check_server_survived(server, args, findings)
         server.stop()
         report(log, seconds, args, server)

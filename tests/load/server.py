@@ -33,7 +33,8 @@ STOP_TIMEOUT_SECONDS = 15
 
 @dataclass
 class Server:
-    """A running gunicorn master on a scratch database."""
+    """A running gunicorn master on a scratch database (async mode: with a read database
+    of its own and Celery worker and beat processes)."""
 
     port: int
     token: str
@@ -41,6 +42,18 @@ class Server:
     process: subprocess.Popen
     log_path: Path
     kills: list[int] = field(default_factory=list)
+    read_database_url: str = ""
+    celery: list[subprocess.Popen] = field(default_factory=list)
+    celery_kills: list[int] = field(default_factory=list)
+
+    def celery_children(self) -> list[int]:
+        """Return the pids of the Celery worker's pool processes (they run the tasks)."""
+        return [pid for worker in self.celery[:1] for pid in children_of(worker.pid)]
+
+    def kill_celery_child(self, pid: int) -> None:
+        """SIGKILL one Celery pool process, mid-task if it is running one."""
+        os.kill(pid, signal.SIGKILL)
+        self.celery_kills.append(pid)
 
     @property
     def base_url(self) -> str:
@@ -64,6 +77,8 @@ class Server:
 
     def stop(self) -> None:
         """Stop the master and its workers (gracefully, then by force); safe to call twice."""
+        for process in self.celery:
+            _stop(process)
         if self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -78,6 +93,16 @@ class Server:
     def log_tail(self, lines: int = 30) -> str:
         """Return the end of gunicorn's log."""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_SECONDS)
 
 
 def children_of(pid: int) -> list[int]:
@@ -155,8 +180,10 @@ def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
 
 
 def prepare_database(database_url: str) -> str:
-    """Migrate the database and create a superuser; return the superuser's API token."""
+    """Migrate the database(s) and create a superuser; return the superuser's API token."""
     manage("migrate", "--no-input", database_url=database_url)
+    if os.environ.get("READ_DATABASE_URL"):
+        manage("migrate", "--no-input", "--database=read", database_url=database_url)
     manage(
         "createsuperuser",
         "--no-input",
@@ -214,6 +241,46 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
+def start_celery(database_url: str, logs: Path) -> list[subprocess.Popen]:
+    """Start a Celery worker (two pool processes) and Celery beat (the sweep)."""
+    celery = [PYTHON, "-m", "celery", "-A", "config"]
+    commands = {
+        "worker": [*celery, "worker", "--concurrency=2", "--loglevel=WARNING"],
+        "beat": [*celery, "beat", f"--schedule={logs / 'beat-schedule'}", "--loglevel=WARNING"],
+    }
+    processes = []
+    for name, command in commands.items():
+        with (logs / f"celery-{name}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(  # noqa: S603 (fixed argument list)
+                    command, cwd=ROOT, env=server_environment(database_url), stdout=log, stderr=log
+                )
+            )
+    return processes
+
+
+@contextmanager
+def async_projections(admin_url: str, prefix: str) -> Iterator[None]:
+    """Run the processes started inside in async mode: a scratch read database, and Redis
+    databases of their own for the cache and the Celery broker (emptied first)."""
+    import redis
+
+    urls = {
+        "REDIS_URL": "redis://127.0.0.1:6379/13",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/12",
+    }
+    for url in urls.values():
+        redis.Redis.from_url(url).flushdb()
+    with scratch_database(admin_url, f"{prefix}_read") as read_url:
+        saved = dict(os.environ)
+        os.environ.update(urls, READ_DATABASE_URL=read_url, PROJECTION_MODE="async")
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
 @contextmanager
 def live_server(
     *,
@@ -222,7 +289,9 @@ def live_server(
     port: int = 0,
     prefix: str = "orders_load",
 ) -> Iterator[Server]:
-    """Yield a running server on a scratch database of `admin_url`'s server; clean up after."""
+    """Yield a running server on a scratch database of `admin_url`'s server; clean up after.
+
+    With READ_DATABASE_URL set (see `async_projections`), Celery worker and beat run too."""
     with (
         scratch_database(admin_url, prefix) as url,
         tempfile.TemporaryDirectory(prefix="orders_gunicorn_") as logs,
@@ -234,6 +303,9 @@ def live_server(
         server = Server(
             port=port, token=token, database_url=url, process=process, log_path=log_path
         )
+        if read_url := os.environ.get("READ_DATABASE_URL", ""):
+            server.read_database_url = read_url
+            server.celery = start_celery(url, Path(logs))
         try:
             wait_until_ready(server)
             yield server
