@@ -105,6 +105,8 @@ if PROJECTION_MODE == "inline" and READ_DATABASE != "default":
 READ_WAIT_SECONDS = float(os.environ.get("READ_WAIT_SECONDS", "2"))
 # How often Celery beat sweeps every projection forward (a nudge lost is caught then).
 PROJECTION_SWEEP_SECONDS = float(os.environ.get("PROJECTION_SWEEP_SECONDS", "2"))
+# Most events a worker applies in one read-database transaction.
+PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

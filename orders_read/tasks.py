@@ -7,6 +7,7 @@ was held, whose own task found the lock taken, is served by the holder.
 """
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
 from .nudges import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
@@ -33,7 +34,7 @@ def advance_projection(name: str) -> int:
             if not held:
                 return applied
             cache.delete(dirty_key(name))
-            applied += advance(name).applied
+            applied += advance(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied
         if not cache.get(dirty_key(name)):
             return applied
 

@@ -1,9 +1,11 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders_read.bench.benchmark import Benchmark, as_json
 from orders_read.management.progress import ProgressBar
+from orders_read.mode import projections_are_async
 
 READS = [
     ("customer_orders_page", "customer's orders, page 1"),
@@ -32,6 +34,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true", help="Print JSON instead of tables.")
         parser.add_argument(
+            "--drain",
+            type=int,
+            default=0,
+            metavar="PROCESSES",
+            help="Async mode: empty the read side and time a Celery worker with this many "
+            "processes draining the whole store.",
+        )
+        parser.add_argument(
             "--no-rebuild",
             action="store_false",
             dest="rebuild",
@@ -39,6 +49,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: Any) -> None:
+        if options["drain"] and not projections_are_async():
+            raise CommandError("--drain measures Celery workers: set PROJECTION_MODE=async.")
         scales = self._scales(options)
         largest = scales[-1]
         bench = Benchmark(
@@ -55,6 +67,10 @@ class Command(BaseCommand):
             bench.grow_to(scale, progress=bar.update)
             bar.finish()
             results.append(bench.measure(rebuild=options["rebuild"]))
+            if options["drain"]:
+                from orders_read.bench.drain import measure_drain
+
+                results[-1]["drain"] = measure_drain(options["drain"])
             if show:
                 self._print(results[-1])
         if options["json"]:
@@ -77,7 +93,8 @@ class Command(BaseCommand):
         out, w = self.stdout.write, result["writes"]
         out(f"\n== {result['orders']:,} orders, {result['events']:,} events")
         out(_row("writes per second (median of 5 rounds)", "commands", "plain CRUD", "ratio"))
-        out(_row("  create order, projections inline", *_writes(w, "create")))
+        mode = settings.PROJECTION_MODE
+        out(_row(f"  create order, projections {mode}", *_writes(w, "create")))
         out(_row("  change status", *_writes(w, "status")))
         out(_row("reads in ms: p50/p95/p99", "read model", "normalized", "x p95"))
         for key, label in READS:
@@ -91,6 +108,12 @@ class Command(BaseCommand):
                 )
             )
         out(_row("  HTTP GET /api/orders/ (DRF)", _triple(result["http"]["orders_list"]), "", ""))
+        if drain := result.get("drain"):
+            out(
+                f"drain: {drain['worker_processes']} Celery worker processes applied "
+                f"{drain['events']:,} events in {drain['seconds']} s = "
+                f"{drain['events_per_s']:,} events/s"
+            )
         rb = result["rebuild"]
         if rb is None:
             return
