@@ -1,0 +1,83 @@
+"""Start-up configuration: the projection mode and the read database are checked when the
+settings load, and the router keeps each side's tables in its database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from orders_read.models import OrderSummary, ProjectionState
+from orders_read.routers import ReadSideRouter
+from orders_write.models import Order
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES = "postgres://postgres@127.0.0.1:5432/orders"
+
+
+def check(**env: str) -> subprocess.CompletedProcess:
+    """Run `manage.py check` with these settings (nothing is connected to)."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": POSTGRES, "READ_DATABASE_URL": f"{POSTGRES}_read"},
+            "PROJECTION_MODE=inline applies the projections inside each command's transaction",
+        ),
+        ({"PROJECTION_MODE": "async"}, "PROJECTION_MODE=async needs PostgreSQL databases."),
+        (
+            {"PROJECTION_MODE": "async", "DATABASE_URL": POSTGRES},
+            "PROJECTION_MODE=async needs REDIS_URL",
+        ),
+        ({"PROJECTION_MODE": "later"}, "PROJECTION_MODE must be 'inline' or 'async'."),
+    ],
+)
+def test_a_mismatched_configuration_is_refused_at_start_up(env, message):
+    result = check(**env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_a_consistent_async_configuration_starts():
+    env = {"PROJECTION_MODE": "async", "DATABASE_URL": POSTGRES, "REDIS_URL": "redis://x:6379/0"}
+    result = check(**env, READ_DATABASE_URL=f"{POSTGRES}_read")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_read_database_may_be_the_write_database_under_another_name():
+    assert check(DATABASE_URL=POSTGRES, READ_DATABASE_URL=POSTGRES).returncode == 0
+
+
+@override_settings(READ_DATABASE="read")
+def test_the_router_sends_the_read_side_to_the_read_database():
+    router = ReadSideRouter()
+
+    assert router.db_for_read(OrderSummary) == router.db_for_write(ProjectionState) == "read"
+    assert router.db_for_read(Order) is None
+    assert router.allow_migrate("read", "orders_read") is True
+    assert router.allow_migrate("default", "orders_read") is False
+    assert router.allow_migrate("read", "orders_write") is False
+    assert router.allow_migrate("read", "auth") is False
+    assert router.allow_migrate("default", "auth") is True
+
+
+@override_settings(READ_DATABASE="default")
+def test_with_one_database_the_router_leaves_migrations_alone():
+    assert ReadSideRouter().allow_migrate("default", "orders_read") is None
