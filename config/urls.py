@@ -4,7 +4,7 @@ commands to the command side."""
 from collections.abc import Callable
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +24,7 @@ from orders_read.api import (
 )
 from orders_read.metrics import metrics_page
 from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
+from orders_write.api_errors import ErrorCode, error_body
 
 View = Callable[..., HttpResponse]
 
@@ -57,7 +58,9 @@ def by_method(**views: View) -> View:
     def dispatch(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         view = views.get(request.method or "")
         if view is None:
-            return HttpResponseNotAllowed(sorted(views))
+            message = f"Method {request.method!r} not allowed."
+            body = error_body(ErrorCode.METHOD_NOT_ALLOWED, message)
+            return JsonResponse(body, status=405, headers={"Allow": ", ".join(sorted(views))})
         response = view(request, *args, **kwargs)
         if response.has_header("Allow"):
             # Each view knows only its own methods; the path allows those of all of them.
@@ -70,7 +73,7 @@ def by_method(**views: View) -> View:
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Answer an unknown URL (e.g. a malformed id) in JSON under /api/, as the API does."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse(error_body(ErrorCode.NOT_FOUND, "Not found."), status=404)
     return defaults.page_not_found(request, exception)
 
 
@@ -83,19 +86,19 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     ("api/projections/", "projection-status", {"get": ProjectionStatusView.as_view()}),
     ("api/customers/", "customers", {"post": customers.as_view({"post": "create"})}),
     (
-        "api/customers/<uuid:pk>/",
+        "api/customers/<uuid:customer_id>/",
         "customer",
         {"patch": customers.as_view({"patch": "partial_update"})},
     ),
     (
-        "api/customers/<uuid:pk>/analytics/",
+        "api/customers/<uuid:customer_id>/analytics/",
         "customer-analytics",
         {"get": CustomerAnalyticsView.as_view()},
     ),
     ("api/products/", "products", {"post": products.as_view({"post": "create"})}),
     ("api/products/popular/", "popular-products", {"get": PopularProductsView.as_view()}),
     (
-        "api/products/<uuid:pk>/",
+        "api/products/<uuid:product_id>/",
         "product",
         {"patch": products.as_view({"patch": "partial_update"})},
     ),
@@ -108,11 +111,15 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         },
     ),
     (
-        "api/orders/<uuid:pk>/",
+        "api/orders/<uuid:order_id>/",
         "order-detail",
         {"get": OrderViewSet.as_view({"get": "retrieve"}, name="Order")},
     ),
-    ("api/orders/<uuid:pk>/status/", "order-status", {"post": orders.as_view({"post": "status"})}),
+    (
+        "api/orders/<uuid:order_id>/status/",
+        "order-status",
+        {"post": orders.as_view({"post": "status"})},
+    ),
 ]
 
 # The OpenAPI generator needs each view on its own, so it gets the routes unmerged.

@@ -5,24 +5,20 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
-from rest_framework import generics, pagination, serializers, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders_write.api_schema import ApiSchema
+
 from . import queries
 from .filters import OrderSummaryFilter
 from .freshness import ReflectsProjections
 from .models import CustomerAnalytics, OrderSummary
+from .pagination import OrderPagination, apply_cursor_filters, filter_names
 from .serializers import (
     CustomerAnalyticsSerializer,
     OrderDetailsSerializer,
@@ -33,29 +29,38 @@ from .serializers import (
 from .status import projection_statuses
 
 
-class OrderPagination(pagination.CursorPagination):
-    """Keyset pages: as fast deep in the list as at its start, and no COUNT over the table."""
-
-    page_size = 10
-    page_size_query_param = "page_size"
-    max_page_size = 100
-    ordering = ("-order_date", "-order_id")
-
-
 class StableOrderingFilter(OrderingFilter):
-    """Order as asked, then by order id, so pages never overlap."""
+    """Order by one allowed field (an unknown one is a 400), then by order id, so pages never
+    overlap."""
 
-    def get_ordering(self, request: Request, queryset: QuerySet, view: object) -> list[str]:
-        ordering = list(super().get_ordering(request, queryset, view) or [])
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
+        value = request.query_params.get(self.ordering_param)
+        allowed = self.allowed_values(view)
+        if value and value not in allowed:
+            raise serializers.ValidationError(
+                {self.ordering_param: [f"Unknown ordering {value!r}; use one of {allowed}."]},
+                code="invalid_choice",
+            )
+        ordering = [value] if value else list(self.get_default_ordering(view) or [])
         return [*ordering, "-order_id"]
 
+    def allowed_values(self, view: Any) -> list[str]:
+        """Return the values `ordering` takes: each field, ascending or descending."""
+        return [f"{sign}{name}" for name in view.ordering_fields for sign in ("", "-")]
 
-DENIED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not logged in.")
-INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad query parameter: messages by name.")
-UNKNOWN = OpenApiResponse(OpenApiTypes.OBJECT, description="No such resource.")
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort by this field (`-` for descending); ties by order id.",
+                "schema": {"type": "string", "enum": self.allowed_values(view)},
+            }
+        ]
 
 
-class QuerySchema(AutoSchema):
+class QuerySchema(ApiSchema):
     """Document that an empty query parameter (`?status=`) counts as absent, as it does here."""
 
     def _get_parameters(self) -> list[dict[str, Any]]:
@@ -66,32 +71,7 @@ class QuerySchema(AutoSchema):
         return parameters
 
 
-# django-filter refuses amounts above 1e50.
-AMOUNT = {"type": "number", "maximum": 1e50}
-
-
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("min_amount", AMOUNT, description="Total at least this amount."),
-            OpenApiParameter("max_amount", AMOUNT, description="Total at most this amount."),
-            # Lenient like DRF's paginator: a size that is not a whole number is not an error.
-            OpenApiParameter(
-                "page_size",
-                {"type": "string", "example": "20"},
-                description="Results per page, 1 to 100 (more is capped at 100); "
-                "anything that is not a positive whole number gives the default of 10.",
-            ),
-        ],
-        responses={
-            200: OrderSummarySerializer(many=True),
-            400: INVALID,
-            403: DENIED,
-            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such page."),
-        },
-    ),
-    retrieve=extend_schema(responses={200: OrderDetailsSerializer, 403: DENIED, 404: UNKNOWN}),
-)
+@extend_schema_view(retrieve=extend_schema(responses=OrderDetailsSerializer))
 class OrderViewSet(ReflectsProjections, viewsets.ReadOnlyModelViewSet):
     """List order summaries, newest first, and show one order with its items and history."""
 
@@ -107,19 +87,24 @@ class OrderViewSet(ReflectsProjections, viewsets.ReadOnlyModelViewSet):
     def projections_read(self) -> tuple[str, ...]:
         return ("order_details",) if self.action == "retrieve" else ("order_summary",)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if self.action == "list":
+            apply_cursor_filters(request, filter_names(self))
+
+    def retrieve(self, request: Request, order_id: str) -> Response:
         """Show one order's details, items and status history."""
-        details = queries.order_details(pk)
+        details = queries.order_details(order_id)
         if details is None:
             raise Http404("No such order.")
         return Response(OrderDetailsSerializer(details).data)
 
 
-@extend_schema(responses={200: CustomerAnalyticsSerializer, 403: DENIED, 404: UNKNOWN})
 class CustomerAnalyticsView(ReflectsProjections, generics.RetrieveAPIView):
     """Show a customer's order count, spending, favourite category and segment."""
 
     projections = ("customer_analytics",)
+    lookup_url_kwarg = "customer_id"
     queryset = CustomerAnalytics.objects.all()
     serializer_class = CustomerAnalyticsSerializer
 
@@ -133,7 +118,7 @@ class PopularProductsView(ReflectsProjections, APIView):
 
     @extend_schema(
         parameters=[PopularProductsQuery],
-        responses={200: PopularProductSerializer(many=True), 400: INVALID, 403: DENIED},
+        responses=PopularProductSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         query = PopularProductsQuery(data=request.query_params)
@@ -161,7 +146,7 @@ class ProjectionStatusView(APIView):
 
     serializer_class = ProjectionStatusSerializer
 
-    @extend_schema(responses={200: ProjectionStatusSerializer(many=True), 403: DENIED})
+    @extend_schema(responses=ProjectionStatusSerializer(many=True))
     def get(self, request: Request) -> Response:
         statuses = [status.as_dict() for status in projection_statuses()]
         return Response(ProjectionStatusSerializer(statuses, many=True).data)

@@ -1,12 +1,35 @@
 """FilterSets of the read API."""
 
+import re
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
+
+from orders_write.api_fields import MONEY_PATTERN, MONEY_STRING
 
 from .models import STATUS_CHOICES, OrderSummary
 from .queries import start_of_day
+
+
+class MoneyFormField(forms.DecimalField):
+    """An amount in a query string, written as the API writes money: "24.90"."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value not in self.empty_values and not re.fullmatch(MONEY_PATTERN, str(value)):
+            raise forms.ValidationError(
+                'Enter an amount like "24.90": digits, at most 2 decimal places.', code="invalid"
+            )
+        return super().to_python(value)
+
+
+@extend_schema_field(MONEY_STRING)
+class MoneyFilter(django_filters.NumberFilter):
+    field_class = MoneyFormField
 
 
 class OrderSummaryFilter(django_filters.FilterSet):
@@ -20,10 +43,10 @@ class OrderSummaryFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(
         method="filter_date_to", help_text="Placed on or before this day (YYYY-MM-DD)."
     )
-    min_amount = django_filters.NumberFilter(
+    min_amount = MoneyFilter(
         field_name="total_amount", lookup_expr="gte", help_text="Total at least this amount."
     )
-    max_amount = django_filters.NumberFilter(
+    max_amount = MoneyFilter(
         field_name="total_amount", lookup_expr="lte", help_text="Total at most this amount."
     )
 

@@ -2,10 +2,40 @@
 
 from rest_framework import serializers
 
+from orders_write.api_fields import MoneyField, PaymentMethodField, StatusField
+
 from .models import CustomerAnalytics, OrderDetails, OrderSummary
 
 
+class OrderItemOutput(serializers.Serializer):
+    product_id = serializers.UUIDField()
+    product_name = serializers.CharField()
+    category = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = MoneyField(help_text="The product's price when the order was placed.")
+    line_total = MoneyField(help_text="quantity x unit_price")
+
+
+class AddressOutput(serializers.Serializer):
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(default="")
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+
+
+class StatusChangeOutput(serializers.Serializer):
+    status = StatusField()
+    changed_by = serializers.CharField()
+    changed_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    version = serializers.IntegerField(help_text="The order's version this change made.")
+
+
 class OrderSummarySerializer(serializers.ModelSerializer):
+    status = StatusField()
+    total_amount = MoneyField()
+
     class Meta:
         model = OrderSummary
         fields = [
@@ -22,6 +52,14 @@ class OrderSummarySerializer(serializers.ModelSerializer):
 
 
 class OrderDetailsSerializer(serializers.ModelSerializer):
+    status = StatusField()
+    total_amount = MoneyField()
+    payment_method = PaymentMethodField()
+    items = OrderItemOutput(many=True)
+    shipping_address = AddressOutput()
+    billing_address = AddressOutput()
+    status_history = StatusChangeOutput(many=True)
+
     class Meta:
         model = OrderDetails
         fields = [
@@ -43,6 +81,12 @@ class OrderDetailsSerializer(serializers.ModelSerializer):
 
 
 class CustomerAnalyticsSerializer(serializers.ModelSerializer):
+    total_spent = MoneyField()
+    average_order_value = MoneyField()
+    category_units = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Units bought per category (counted orders)."
+    )
+
     class Meta:
         model = CustomerAnalytics
         fields = [
@@ -67,7 +111,7 @@ class PopularProductSerializer(serializers.Serializer):
     category = serializers.CharField()
     units_sold = serializers.IntegerField()
     order_count = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    revenue = MoneyField()
 
 
 class PopularProductsQuery(serializers.Serializer):

@@ -5,8 +5,7 @@ from uuid import UUID, uuid4
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import services
+from .api_schema import ApiSchema
 from .commands import (
     AddProduct,
     CommandContext,
@@ -28,7 +28,6 @@ from .serializers import (
     CreateOrderInput,
     CustomerInput,
     CustomerOutput,
-    ErrorOutput,
     OrderCreatedOutput,
     OrderStatusOutput,
     ProductInput,
@@ -99,7 +98,7 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
         return schema
 
 
-class CommandSchema(AutoSchema):
+class CommandSchema(ApiSchema):
     """Describe commands: their body is required (an empty PATCH is refused too)."""
 
     def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
@@ -109,20 +108,9 @@ class CommandSchema(AutoSchema):
         return body
 
 
-INVALID = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: messages by field.")
-DENIED = OpenApiResponse(ErrorOutput, description="Not logged in, or no permission.")
-UNKNOWN = OpenApiResponse(ErrorOutput, description="No such resource.")
-CONFLICT = OpenApiResponse(
-    ErrorOutput,
-    description="code: invalid_transition, concurrency_conflict or idempotency_conflict.",
-)
-
-
-def command_schema(
-    request: type, output: type, status_code: int = 200, errors: dict | None = None
-) -> Any:
-    """Describe a command endpoint: its JSON body, its success and its error responses."""
-    responses = {status_code: output, 400: INVALID, 401: DENIED, 403: DENIED, **(errors or {})}
+def command_schema(request: type, output: type, status_code: int = 200) -> Any:
+    """Describe a command endpoint: its JSON body and its success (ApiSchema adds the errors)."""
+    responses = {status_code: output}
     # Forms are parsed too (the browsable API posts them), but only JSON carries nested items,
     # types and nulls: the contract is JSON.
     return extend_schema(request={"application/json": request}, responses=responses)
@@ -170,7 +158,7 @@ class CustomerCommandViewSet(CommandViewSet):
         "partial_update": "orders_write.change_customer",
     }
 
-    @command_schema(CustomerInput, CustomerOutput, 201, errors={409: CONFLICT})
+    @command_schema(CustomerInput, CustomerOutput, 201)
     def create(self, request: Request) -> Response:
         """Register a customer."""
         data = validated(CustomerInput, request).validated_data
@@ -179,12 +167,12 @@ class CustomerCommandViewSet(CommandViewSet):
         )
         return self.committed(CustomerOutput, customer, status.HTTP_201_CREATED)
 
-    @command_schema(CustomerInput, CustomerOutput, errors={404: UNKNOWN, 409: CONFLICT})
-    def partial_update(self, request: Request, pk: UUID) -> Response:
+    @command_schema(CustomerInput, CustomerOutput)
+    def partial_update(self, request: Request, customer_id: UUID) -> Response:
         """Change a customer's name and/or e-mail."""
         data = validated(CustomerInput, request, partial=True).validated_data
         customer = services.update_customer(
-            UpdateCustomer(customer_id=pk, **data), context=command_context(request)
+            UpdateCustomer(customer_id=customer_id, **data), context=command_context(request)
         )
         return self.committed(CustomerOutput, customer)
 
@@ -205,12 +193,12 @@ class ProductCommandViewSet(CommandViewSet):
         product = services.add_product(AddProduct(**data), context=command_context(request))
         return self.committed(ProductOutput, product, status.HTTP_201_CREATED)
 
-    @command_schema(ProductInput, ProductOutput, errors={404: UNKNOWN, 409: CONFLICT})
-    def partial_update(self, request: Request, pk: UUID) -> Response:
+    @command_schema(ProductInput, ProductOutput)
+    def partial_update(self, request: Request, product_id: UUID) -> Response:
         """Change a product's name, category and/or unit price."""
         data = validated(ProductInput, request, partial=True).validated_data
         product = services.update_product(
-            UpdateProduct(product_id=pk, **data), context=command_context(request)
+            UpdateProduct(product_id=product_id, **data), context=command_context(request)
         )
         return self.committed(ProductOutput, product)
 
@@ -227,7 +215,7 @@ class OrderCommandViewSet(CommandViewSet):
     def get_serializer_class(self) -> type:
         return UpdateOrderStatusInput if self.action == "status" else CreateOrderInput
 
-    @command_schema(CreateOrderInput, OrderCreatedOutput, 201, errors={409: CONFLICT})
+    @command_schema(CreateOrderInput, OrderCreatedOutput, 201)
     def create(self, request: Request) -> Response:
         """Place an order; re-sending the same order_id and body returns the same order."""
         command = validated(CreateOrderInput, request).to_command()
@@ -235,12 +223,12 @@ class OrderCommandViewSet(CommandViewSet):
         location = f"/api/orders/{order.id}/"
         return self.committed(OrderCreatedOutput, order, status.HTTP_201_CREATED, Location=location)
 
-    @command_schema(UpdateOrderStatusInput, OrderStatusOutput, errors={404: UNKNOWN, 409: CONFLICT})
+    @command_schema(UpdateOrderStatusInput, OrderStatusOutput)
     @action(detail=True, methods=["post"])
-    def status(self, request: Request, pk: UUID) -> Response:
+    def status(self, request: Request, order_id: UUID) -> Response:
         """Change an order's status (optionally only from `expected_version`)."""
         data = validated(UpdateOrderStatusInput, request).validated_data
         order = services.update_order_status(
-            UpdateOrderStatus(order_id=pk, **data), context=command_context(request)
+            UpdateOrderStatus(order_id=order_id, **data), context=command_context(request)
         )
         return self.committed(OrderStatusOutput, order)

@@ -3,17 +3,16 @@
 from typing import Any
 
 from django.http import QueryDict
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from . import domain
+from .api_fields import MoneyField, PaymentMethodField, PriceField, StatusField
 from .commands import Address, CreateOrder, OrderLine
 from .services import MAX_ORDER_LINES, MAX_QUANTITY
 
-# The JSON types a JSON body may use per kind of field (DRF would coerce e.g. 5 to "5").
+# The JSON types a JSON body may use per kind of field (DRF would coerce e.g. 5 to "5");
+# PriceField says itself that money is a string.
 JSON_TYPES: tuple[tuple[type, tuple[type, ...], str], ...] = (
     (serializers.IntegerField, (int,), "a whole number"),
-    (serializers.DecimalField, (str, int, float), "a decimal string or a number"),
     (serializers.CharField, (str,), "a string"),
     (serializers.UUIDField, (str,), "a UUID string"),
     (serializers.ChoiceField, (str,), "a string"),
@@ -68,21 +67,6 @@ class CustomerOutput(CommittedOutput):
     version = serializers.IntegerField()
 
 
-@extend_schema_field(
-    {
-        "anyOf": [
-            {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$", "example": "24.90"},
-            {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01},
-        ]
-    }
-)
-class PriceField(serializers.DecimalField):
-    """A unit price: a decimal string (or a number), at least 0, 2 decimal places at most."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=12, decimal_places=2, min_value=domain.money(0), **kwargs)
-
-
 class ProductInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     category = serializers.CharField(max_length=100)
@@ -93,7 +77,7 @@ class ProductOutput(CommittedOutput):
     product_id = serializers.UUIDField(source="id")
     name = serializers.CharField()
     category = serializers.CharField()
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = MoneyField()
     version = serializers.IntegerField()
 
 
@@ -116,7 +100,7 @@ class CreateOrderInput(StrictSerializer):
     items = OrderItemInput(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
     shipping_address = AddressInput()
     billing_address = AddressInput(required=False)
-    payment_method = serializers.ChoiceField(choices=domain.PAYMENT_METHODS)
+    payment_method = PaymentMethodField()
 
     def to_command(self) -> CreateOrder:
         """Build the CreateOrder command from validated data."""
@@ -134,23 +118,18 @@ class CreateOrderInput(StrictSerializer):
 
 class OrderCreatedOutput(CommittedOutput):
     order_id = serializers.UUIDField(source="id")
-    status = serializers.CharField()
+    status = StatusField()
     version = serializers.IntegerField()
-    total_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total_amount = MoneyField()
 
 
 class UpdateOrderStatusInput(StrictSerializer):
-    status = serializers.ChoiceField(choices=domain.STATUSES)
+    status = StatusField()
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 
 class OrderStatusOutput(CommittedOutput):
     order_id = serializers.UUIDField()
-    status = serializers.CharField()
+    status = StatusField()
     version = serializers.IntegerField()
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)

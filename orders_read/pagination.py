@@ -1,0 +1,101 @@
+"""Keyset pages of the order list, whose cursors carry the filters they were made with."""
+
+from base64 import b64decode, b64encode
+from binascii import Error as Base64Error
+from collections.abc import Iterable
+from typing import Any
+from urllib import parse
+
+from django.db.models import QuerySet
+from rest_framework import pagination, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.utils.urls import replace_query_param
+
+FILTERS_TOKEN = "f"  # noqa: S105 (a cursor token, not a password)
+
+
+class OrderPagination(pagination.CursorPagination):
+    """Keyset pages: as fast deep in the list as at its start, and no COUNT over the table."""
+
+    page_size = 10
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = ("-order_date", "-order_id")
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        self.filters = parse.urlencode(sent_filters(request, filter_names(view)), doseq=True)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request: Request) -> int:
+        """Return the asked page size; one that is not a whole number from 1 to 100 is a 400."""
+        value = request.query_params.get(self.page_size_query_param)
+        if value in (None, ""):
+            return self.page_size
+        field = serializers.IntegerField(min_value=1, max_value=self.max_page_size)
+        try:
+            return field.run_validation(value)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({self.page_size_query_param: error.detail}) from None
+
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            error = {self.cursor_query_param: ["Invalid cursor."]}
+            raise serializers.ValidationError(error) from None
+
+    def encode_cursor(self, cursor: pagination.Cursor) -> str:
+        tokens = {"o": cursor.offset or None, "r": "1" if cursor.reverse else None}
+        tokens |= {"p": cursor.position, FILTERS_TOKEN: self.filters or None}
+        querystring = parse.urlencode({k: v for k, v in tokens.items() if v is not None})
+        encoded = b64encode(querystring.encode("ascii")).decode("ascii")
+        return replace_query_param(self.base_url, self.cursor_query_param, encoded)
+
+
+def filter_names(view: Any) -> list[str]:
+    """Return the query parameters that choose and order a view's rows."""
+    return [*view.filterset_class.base_filters, "ordering"]
+
+
+def sent_filters(request: Request, names: Iterable[str]) -> dict[str, list[str]]:
+    """Return the filters a request sends (an empty value counts as not sent)."""
+    params = request.query_params
+    return {name: values for name in names if (values := [v for v in params.getlist(name) if v])}
+
+
+def apply_cursor_filters(request: Request, names: list[str]) -> None:
+    """Give a request that sends a cursor alone the filters the cursor was made with, and refuse
+    a cursor sent with other filters than those."""
+    cursor = request.query_params.get("cursor")
+    if not cursor:
+        return
+    made_with = cursor_filters(cursor)
+    sent = sent_filters(request, names)
+    if not sent and made_with:
+        params = request.query_params.copy()
+        for name, values in made_with.items():
+            params.setlist(name, values)
+        request._request.GET = params
+    elif sent != made_with:
+        made = parse.urlencode(made_with, doseq=True) or "no filters"
+        raise serializers.ValidationError(
+            {
+                "cursor": [
+                    f"This cursor was made with other filters ({made}): send it alone, "
+                    "or with exactly those, as the next and previous links do."
+                ]
+            }
+        )
+
+
+def cursor_filters(cursor: str) -> dict[str, list[str]]:
+    """Return the filters a cursor carries (none if it carries none or is not a cursor)."""
+    try:
+        querystring = b64decode(cursor.encode("ascii")).decode("ascii")
+    except (UnicodeError, Base64Error):
+        return {}
+    tokens = parse.parse_qs(querystring, keep_blank_values=True)
+    return dict(parse.parse_qs(tokens.get(FILTERS_TOKEN, [""])[0]))
