@@ -25,6 +25,14 @@ _numbers = itertools.count(1)
 ADDRESS = {"line1": "1 Main Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
 
 
+def error_fields(response) -> set[str | None]:
+    """Return the fields an error response names, checking it has the API's one error shape."""
+    body = response.json()
+    assert set(body) == {"code", "message", "errors"}, body
+    assert body["code"] == "invalid", body
+    return {error["field"] for error in body["errors"]}
+
+
 def make_customer(name: str | None = None, email: str | None = None) -> Customer:
     number = next(_numbers)
     return services.register_customer(

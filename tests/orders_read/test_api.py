@@ -3,6 +3,7 @@ popular products, permissions, and the round trip from a command to the read tab
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import pytest
@@ -14,7 +15,14 @@ from django.utils import timezone
 from orders_read.cache import GENERATION_KEY
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateOrderStatus, UpdateProduct
-from tests.conftest import make_customer, make_order, make_product, order_body, set_status
+from tests.conftest import (
+    error_fields,
+    make_customer,
+    make_order,
+    make_product,
+    order_body,
+    set_status,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -278,6 +286,15 @@ def test_unknown_customer_filter_gives_an_empty_page(reader_api, order):
         ("min_amount", "NaN"),
         ("max_amount", "Infinity"),
         ("customer_id", "not-a-uuid"),
+        ("min_amount", "1e400"),
+        ("max_amount", "-12.50"),
+        ("min_amount", "12.505"),
+        ("ordering", "customer_name"),
+        ("ordering", "order_date,total_amount"),
+        ("page_size", "abc"),
+        ("page_size", "0"),
+        ("page_size", "101"),
+        ("cursor", "not-a-cursor"),
     ],
 )
 def test_bad_filter_values_are_a_400_with_the_field_named(reader_api, order, name, value):
@@ -286,15 +303,15 @@ def test_bad_filter_values_are_a_400_with_the_field_named(reader_api, order, nam
 
     # then
     assert response.status_code == 400
-    assert name in response.json()
+    assert error_fields(response) == {name}
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("date_from", "0001-01-01"),
-        ("min_amount", "1e400"),
-        ("max_amount", "-99999999999999999999.99"),
+        ("min_amount", "999999999999.99"),
+        ("max_amount", "0"),
     ],
 )
 def test_extreme_but_valid_filter_values_never_give_a_500(reader_api, order, name, value):
@@ -349,9 +366,9 @@ def test_ordering_sorts_by_date_or_total_either_way(reader_api, three_orders, or
     assert ids == [three_orders[key] for key in expected]
 
 
-def test_ordering_on_a_field_not_offered_falls_back_to_newest_first(reader_api, three_orders):
+def test_the_list_is_newest_first_without_an_ordering(reader_api, three_orders):
     # when
-    ids = listed(reader_api, ordering="customer_name")
+    ids = listed(reader_api)
 
     # then
     assert ids == [three_orders[key] for key in "cba"]
@@ -396,13 +413,12 @@ def test_order_list_pages_by_ten_by_default_with_links(reader_api):
     assert [row["order_id"] for row in back["results"]] == newest_first[:10]
 
 
-@pytest.mark.parametrize("page_size", ["abc", "0", "-5"])
-def test_unusable_page_size_falls_back_to_the_default_of_ten(reader_api, page_size):
+def test_an_empty_page_size_gives_the_default_of_ten(reader_api):
     # given
     place_orders(11)
 
     # when
-    response = reader_api.get(ORDERS, {"page_size": page_size})
+    response = reader_api.get(ORDERS, {"page_size": ""})
 
     # then
     assert response.status_code == 200
@@ -426,29 +442,58 @@ def test_pages_never_overlap_even_when_order_dates_tie(reader_api, customer, che
     assert set(seen) == ids
 
 
-def test_page_size_is_honoured_up_to_100_and_larger_sizes_are_capped(reader_api):
+def test_page_size_is_honoured_up_to_100(reader_api):
     # given
     place_orders(101)
 
     # when
     exactly_100 = reader_api.get(ORDERS, {"page_size": 100}).json()
-    too_many = reader_api.get(ORDERS, {"page_size": 1000}).json()
     three = reader_api.get(ORDERS, {"page_size": 3}).json()
 
     # then
     assert len(exactly_100["results"]) == 100
-    assert len(too_many["results"]) == 100
-    assert too_many["next"] is not None
-    assert len(reader_api.get(too_many["next"]).json()["results"]) == 1
+    assert exactly_100["next"] is not None
+    assert len(reader_api.get(exactly_100["next"]).json()["results"]) == 1
     assert len(three["results"]) == 3
 
 
-def test_a_tampered_page_cursor_is_a_404_not_a_500(reader_api, order):
-    # when
-    response = reader_api.get(ORDERS, {"cursor": "not-a-cursor"})
+def cursor_of(link: str) -> str:
+    """Return the cursor a next or previous link carries."""
+    return parse_qs(urlsplit(link).query)["cursor"][0]
+
+
+def test_a_cursor_sent_alone_keeps_the_filters_it_was_made_with(reader_api, customer, cheap):
+    # given: 3 confirmed orders among others, listed by total
+    confirmed = [make_order(customer, [(cheap, n)]) for n in (1, 2, 3)]
+    for order in confirmed:
+        set_status(order.id, "confirmed")
+    make_order(customer, [(cheap, 4)])
+    filters = {"status": "confirmed", "ordering": "total_amount", "page_size": 2}
+    first = reader_api.get(ORDERS, filters).json()
+
+    # when: the next page is asked for with the cursor only, as a generated client does
+    second = reader_api.get(ORDERS, {"cursor": cursor_of(first["next"])}).json()
+    back = reader_api.get(ORDERS, {"cursor": cursor_of(second["previous"])}).json()
 
     # then
-    assert response.status_code == 404
+    pages = [[row["order_id"] for row in page["results"]] for page in (first, second, back)]
+    assert pages == [[str(o.id) for o in confirmed[:2]], [str(confirmed[2].id)], pages[0]]
+    assert second["next"] is None
+
+
+def test_a_cursor_sent_with_other_filters_is_a_400(reader_api, customer, cheap):
+    # given
+    for _ in range(3):
+        make_order(customer, [(cheap, 1)])
+    first = reader_api.get(ORDERS, {"status": "pending", "page_size": 2}).json()
+
+    # when
+    response = reader_api.get(ORDERS, {"cursor": cursor_of(first["next"]), "status": "paid"})
+
+    # then
+    assert response.status_code == 400
+    assert error_fields(response) == {"cursor"}
+    assert "status=pending" in response.json()["errors"][0]["message"]
 
 
 def test_listing_costs_the_same_number_of_queries_whatever_the_page_size(reader_api):
@@ -719,7 +764,7 @@ def test_popular_products_refuse_bad_days_with_a_400(reader_api, days):
 
     # then
     assert response.status_code == 400
-    assert "days" in response.json()
+    assert error_fields(response) == {"days"}
 
 
 def test_popular_products_show_a_new_order_on_the_next_call(reader_api, customer, cheap):
@@ -820,7 +865,9 @@ def test_anonymous_users_cannot_read(anonymous_api, read_urls, endpoint):
     response = anonymous_api.get(read_urls[endpoint])
 
     # then
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["code"] == "not_authenticated"
 
 
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS)
@@ -832,7 +879,9 @@ def test_a_bad_token_cannot_read(anonymous_api, read_urls, endpoint):
     response = anonymous_api.get(read_urls[endpoint])
 
     # then
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["code"] == "authentication_failed"
 
 
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS)
