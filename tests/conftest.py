@@ -6,8 +6,10 @@ from uuid import UUID
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from orders_write import services
 from orders_write.commands import (
@@ -224,3 +226,15 @@ def broken_customer_analytics(analytics_schema):
     """
     analytics_schema.break_column()
     return analytics_schema.repair
+
+
+@pytest.fixture
+def tight_throttle(settings, monkeypatch):
+    """Allow 3 anonymous and 5 authenticated requests a minute, from an empty cache."""
+    rates = {"anon": "3/minute", "user": "5/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    # DRF copies the rates onto the throttle class when it is first imported.
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    cache.clear()
+    yield
+    cache.clear()
