@@ -180,3 +180,38 @@ def test_a_method_a_path_does_not_take_is_a_405_in_the_one_shape(admin_client):
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
     assert response["Allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+# --- token first, sessions still work ---
+
+
+@pytest.mark.django_db
+def test_the_admin_login_form_logs_a_staff_user_in(admin_user):
+    client = Client()
+
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "admin", "password": "admin-pass-123"}
+    )
+
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_serves_a_session_user(admin_user):
+    client = Client()
+    client.login(username="admin", password="admin-pass-123")
+
+    response = client.get("/api/orders/", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    assert b"<html" in response.content
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_answers_an_anonymous_visitor_401():
+    response = Client().get("/api/orders/", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert b"<html" in response.content

@@ -27,19 +27,8 @@ SEEDED_PARAMETERS = """
 "body.customer_id" = { dictionary = "customers", probability = 0.8 }
 "body.items[*].product_id" = { dictionary = "products", probability = 0.8 }
 "path.customer_id" = { dictionary = "customers", probability = 0.5 }
+"path.product_id" = { dictionary = "products", probability = 0.5 }
 "path.order_id" = { dictionary = "orders", probability = 0.5 }
-
-[[operations]]
-include-name = ["PATCH /api/customers/{id}/"]
-parameters = { "path.id" = { dictionary = "customers", probability = 0.5 } }
-
-[[operations]]
-include-name = ["PATCH /api/products/{id}/"]
-parameters = { "path.id" = { dictionary = "products", probability = 0.5 } }
-
-[[operations]]
-include-name = ["POST /api/orders/{id}/status/"]
-parameters = { "path.id" = { dictionary = "orders", probability = 0.5 } }
 """
 
 
@@ -67,6 +56,8 @@ def schemathesis_command(
         "run",
         f"{base_url}/api/schema/",
         "--checks=all",
+        # stateful: follows the schema's links, e.g. create an order, read it, change its status
+        "--phases=examples,coverage,fuzzing,stateful",
         f"--max-examples={args.max_examples}",
         f"--seed={args.seed}",
         "--generation-database=none",
