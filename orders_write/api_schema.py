@@ -14,7 +14,7 @@ NOT_AUTHENTICATED = OpenApiResponse(
     ErrorOutput, description="Missing or wrong credentials (`WWW-Authenticate` says which)."
 )
 DENIED = OpenApiResponse(ErrorOutput, description="No permission.")
-UNKNOWN = OpenApiResponse(ErrorOutput, description="No such resource.")
+UNKNOWN = OpenApiResponse(ErrorOutput, description="No such resource (or page).")
 CONFLICT = OpenApiResponse(
     ErrorOutput,
     description="Refused: code `invalid_transition`, `concurrency_conflict` or "
@@ -56,8 +56,8 @@ class ApiSchema(AutoSchema):
     def error_responses(self) -> dict[int, OpenApiResponse]:
         """Return the errors this operation can answer with."""
         errors = {400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: DENIED}
-        if "{" in self.path:
-            errors[404] = UNKNOWN
+        if "{" in self.path or self._get_paginator():
+            errors[404] = UNKNOWN  # or no such page
         if self.method in UNSAFE_METHODS:
             errors[409] = CONFLICT
         errors[429] = THROTTLED
