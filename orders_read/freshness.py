@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from orders_write.api_errors import ProjectionBehind
 from orders_write.event_reader import Checkpoint, checkpoint_at, head, position_of
 
 from .mode import projections_are_async
@@ -17,17 +18,6 @@ from .models import ProjectionState
 
 POLL_SECONDS = 0.02
 MAX_POSITION = 2**63 - 1
-
-
-class ProjectionBehind(APIException):
-    status_code = 503
-    default_code = "projection_behind"
-
-    def __init__(self) -> None:
-        message = (
-            "The read model has not reached min_position yet; retry after Retry-After seconds."
-        )
-        super().__init__({"detail": message, "code": self.default_code})
 
 
 def standing(names: tuple[str, ...]) -> Checkpoint | None:
@@ -142,13 +132,6 @@ def _document_read(operation: dict) -> None:
                 **POSITION_HEADER,
                 "description": "Position of the last event this answer reflects.",
             }
-    operation["responses"].setdefault(
-        "400",
-        {
-            "description": "Bad query parameter (such as min_position): messages by name.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
-    )
     operation["responses"]["503"] = {
         "description": "code `projection_behind`: the read model has not reached "
         "min_position within the wait; retry after Retry-After seconds.",

@@ -90,7 +90,9 @@ class ProjectionBehind(exceptions.APIException):
     """The projections did not reach the position a read waits for in time."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The read side has not caught up with your writes yet; retry shortly."
+    default_detail = (
+        "The read model has not reached min_position yet; retry after Retry-After seconds."
+    )
     default_code = ErrorCode.PROJECTION_BEHIND.value
 
 

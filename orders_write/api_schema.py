@@ -21,9 +21,6 @@ CONFLICT = OpenApiResponse(
     "`idempotency_conflict`.",
 )
 THROTTLED = OpenApiResponse(ErrorOutput, description="Too many requests; see `Retry-After`.")
-BEHIND = OpenApiResponse(
-    ErrorOutput, description="The read side did not reach the asked position in time."
-)
 
 RESPONSE_HEADERS = [
     OpenApiParameter(
@@ -61,9 +58,7 @@ class ApiSchema(AutoSchema):
         if self.method in UNSAFE_METHODS:
             errors[409] = CONFLICT
         errors[429] = THROTTLED
-        if self.method == "GET":
-            errors[503] = BEHIND
-        return errors
+        return errors  # reads that wait for a position add 503 (orders_read.freshness)
 
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), *RESPONSE_HEADERS]

@@ -5,8 +5,9 @@ reflect; a projection that does not get there in time gives a 503 a client can r
 import pytest
 from django.core.cache import cache
 
+from orders_write.api_errors import ProjectionBehind
 from orders_write.models import Event
-from tests.conftest import make_order, order_body
+from tests.conftest import error_fields, make_order, order_body
 
 pytestmark = pytest.mark.django_db
 
@@ -98,14 +99,16 @@ def test_a_bad_min_position_is_a_400_that_names_it(admin_api, order, value):
     response = admin_api.get(ORDERS, {"min_position": value})
 
     assert response.status_code == 400
-    assert "min_position" in response.json()
+    assert error_fields(response) == {"min_position"}
 
 
 def test_a_position_no_event_has_is_a_400(admin_api, order):
     response = admin_api.get(ORDERS, HTTP_X_MIN_POSITION=str(head() + 1000))
 
     assert response.status_code == 400
-    assert response.json()["min_position"] == ["No event has this position."]
+    assert response.json()["errors"] == [
+        {"field": "min_position", "code": "invalid", "message": "No event has this position."}
+    ]
 
 
 def test_a_projection_that_does_not_reach_the_position_in_time_gives_a_503(
@@ -119,7 +122,11 @@ def test_a_projection_that_does_not_reach_the_position_in_time_gives_a_503(
     unaffected = admin_api.get(ORDERS, {"min_position": position})
 
     assert behind.status_code == 503
-    assert behind.json()["code"] == "projection_behind"
+    assert behind.json() == {
+        "code": "projection_behind",
+        "message": ProjectionBehind.default_detail,
+        "errors": [],
+    }
     assert behind["Retry-After"] == "1"
     assert unaffected.status_code == 200
 
