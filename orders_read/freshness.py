@@ -89,12 +89,18 @@ class ReflectsProjections:
         return response
 
 
+# A header is text: its schema says which text (a schema of type integer would be checked
+# against the text as sent, and fail).
+POSITION_SCHEMAS = {
+    "query": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
+    "header": {"type": "string", "pattern": r"^[1-9][0-9]{0,17}$"},
+}
 MIN_POSITION_PARAMETERS = [
     {
         "in": location,
         "name": name,
         "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
+        "schema": POSITION_SCHEMAS[location],
         "description": "Wait (up to a few seconds) until this read reflects the event at this "
         "position: the `position` a command answered with. 503 `projection_behind` if not.",
     }

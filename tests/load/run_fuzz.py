@@ -29,6 +29,9 @@ SEEDED_PARAMETERS = """
 "path.customer_id" = { dictionary = "customers", probability = 0.5 }
 "path.product_id" = { dictionary = "products", probability = 0.5 }
 "path.order_id" = { dictionary = "orders", probability = 0.5 }
+# A position no event has yet is a 400 the schema cannot express: draw real ones.
+"query.min_position" = { dictionary = "positions", probability = 1.0 }
+"header.X-Min-Position" = { dictionary = "positions", probability = 1.0 }
 """
 
 
@@ -69,8 +72,9 @@ def schemathesis_command(
 
 
 def seeded_config(server: Server, seed: int) -> str:
-    """Return the settings with ids of real customers, products and orders to draw from, so
-    that generated orders can succeed and the order endpoints reach past a 404."""
+    """Return the settings with ids of real customers, products and orders (and positions of
+    real events) to draw from, so that generated orders can succeed and the order endpoints
+    reach past a 404."""
     log: list = []
     client, world = Client(server.port, server.token, log), World()
     rng = random.Random(seed)
@@ -82,6 +86,9 @@ def seeded_config(server: Server, seed: int) -> str:
         raise RuntimeError(f"Could not seed the fuzzer's data: {log}")
     dictionaries = {"customers": world.customers, "products": world.products}
     dictionaries["orders"] = world.orders
+    dictionaries["positions"] = [
+        str(o.body["position"]) for o in log if isinstance(o.body, dict) and "position" in o.body
+    ]
     tables = "".join(
         f"\n[dictionaries.{name}]\nvalues = {json.dumps(values)}\n"
         for name, values in dictionaries.items()
