@@ -54,13 +54,20 @@ def wait_for(names: tuple[str, ...], position: int | None) -> int:
 
 
 def min_position(request: Request) -> int | None:
-    """Return the position a read asks for (`min_position` or `X-Min-Position`), if any."""
-    value = request.query_params.get("min_position") or request.headers.get("X-Min-Position")
-    if not value:
-        return None
+    """Return the position a read asks for (`min_position` or `X-Min-Position`; the larger if
+    both), if any; either one malformed is a 400."""
+    sent = {
+        "min_position": request.query_params.get("min_position"),
+        "X-Min-Position": request.headers.get("X-Min-Position"),
+    }
+    positions = [_position(name, value) for name, value in sent.items() if value]
+    return max(positions, default=None)
+
+
+def _position(name: str, value: str) -> int:
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_POSITION:
         raise ValidationError(
-            {"min_position": ["A whole number from 1: the position a command answered with."]}
+            {name: ["A whole number from 1: the position a command answered with."]}
         )
     return int(value)
 
@@ -89,11 +96,11 @@ class ReflectsProjections:
         return response
 
 
-# A header is text: its schema says which text (a schema of type integer would be checked
-# against the text as sent, and fail).
+# A header is text: its schema says which text (empty counts as absent, as it does for the
+# query parameter).
 POSITION_SCHEMAS = {
     "query": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
-    "header": {"type": "string", "pattern": r"^[1-9][0-9]{0,17}$"},
+    "header": {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"},
 }
 MIN_POSITION_PARAMETERS = [
     {

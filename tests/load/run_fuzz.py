@@ -31,7 +31,7 @@ SEEDED_PARAMETERS = """
 "path.order_id" = { dictionary = "orders", probability = 0.5 }
 # A position no event has yet is a 400 the schema cannot express: draw real ones.
 "query.min_position" = { dictionary = "positions", probability = 1.0 }
-"header.X-Min-Position" = { dictionary = "positions", probability = 1.0 }
+"header.X-Min-Position" = { dictionary = "position_texts", probability = 1.0 }
 """
 
 
@@ -87,8 +87,9 @@ def seeded_config(server: Server, seed: int) -> str:
     dictionaries = {"customers": world.customers, "products": world.products}
     dictionaries["orders"] = world.orders
     dictionaries["positions"] = [
-        str(o.body["position"]) for o in log if isinstance(o.body, dict) and "position" in o.body
+        o.body["position"] for o in log if isinstance(o.body, dict) and "position" in o.body
     ]
+    dictionaries["position_texts"] = [str(position) for position in dictionaries["positions"]]
     tables = "".join(
         f"\n[dictionaries.{name}]\nvalues = {json.dumps(values)}\n"
         for name, values in dictionaries.items()

@@ -102,6 +102,13 @@ def test_a_bad_min_position_is_a_400_that_names_it(admin_api, order, value):
     assert error_fields(response) == {"min_position"}
 
 
+def test_a_malformed_x_min_position_is_a_400_even_with_a_good_min_position(admin_api, order):
+    response = admin_api.get(ORDERS, {"min_position": head()}, HTTP_X_MIN_POSITION="\u0084")
+
+    assert response.status_code == 400
+    assert error_fields(response) == {"X-Min-Position"}
+
+
 def test_a_position_no_event_has_is_a_400(admin_api, order):
     response = admin_api.get(ORDERS, HTTP_X_MIN_POSITION=str(head() + 1000))
 
