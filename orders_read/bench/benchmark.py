@@ -224,7 +224,7 @@ def orders_page(**params: Any) -> list[OrderSummary]:
 def analytics_of(customer_id: UUID) -> CustomerAnalytics | None:
     """Return the row GET /api/customers/<id>/analytics/ serves, through the view's lookup."""
     try:
-        return _view(CustomerAnalyticsView, {}, pk=customer_id).get_object()
+        return _view(CustomerAnalyticsView, {}, customer_id=customer_id).get_object()
     except Http404:
         return None  # not projected yet (`--no-rebuild` on a fresh load)
 
