@@ -112,7 +112,8 @@ class OrderViewSet(ReflectsProjections, viewsets.ReadOnlyModelViewSet):
         details = queries.order_details(pk)
         if details is None:
             raise Http404("No such order.")
-        return Response(OrderDetailsSerializer(details).data)
+        serializer = OrderDetailsSerializer(details, context=self.get_serializer_context())
+        return Response(serializer.data)
 
 
 @extend_schema(responses={200: CustomerAnalyticsSerializer, 403: DENIED, 404: UNKNOWN})

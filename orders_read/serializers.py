@@ -1,14 +1,32 @@
 """Output serializers of the read API."""
 
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from .models import CustomerAnalytics, OrderDetails, OrderSummary
 
 
+def order_link() -> serializers.HyperlinkedIdentityField:
+    return serializers.HyperlinkedIdentityField(
+        view_name="order-detail", lookup_field="order_id", lookup_url_kwarg="pk"
+    )
+
+
+def analytics_link() -> serializers.HyperlinkedIdentityField:
+    return serializers.HyperlinkedIdentityField(
+        view_name="customer-analytics", lookup_field="customer_id", lookup_url_kwarg="pk"
+    )
+
+
 class OrderSummarySerializer(serializers.ModelSerializer):
+    url = order_link()
+    customer_url = analytics_link()
+
     class Meta:
         model = OrderSummary
         fields = [
+            "url",
+            "customer_url",
             "order_id",
             "customer_id",
             "customer_name",
@@ -22,9 +40,18 @@ class OrderSummarySerializer(serializers.ModelSerializer):
 
 
 class OrderDetailsSerializer(serializers.ModelSerializer):
+    url = order_link()
+    customer_url = analytics_link()
+    status_url = serializers.HyperlinkedIdentityField(
+        view_name="order-status", lookup_field="order_id", lookup_url_kwarg="pk"
+    )
+
     class Meta:
         model = OrderDetails
         fields = [
+            "url",
+            "customer_url",
+            "status_url",
             "order_id",
             "customer_id",
             "customer_name",
@@ -43,9 +70,14 @@ class OrderDetailsSerializer(serializers.ModelSerializer):
 
 
 class CustomerAnalyticsSerializer(serializers.ModelSerializer):
+    url = analytics_link()
+    orders_url = serializers.SerializerMethodField()
+
     class Meta:
         model = CustomerAnalytics
         fields = [
+            "url",
+            "orders_url",
             "customer_id",
             "customer_name",
             "customer_email",
@@ -59,6 +91,10 @@ class CustomerAnalyticsSerializer(serializers.ModelSerializer):
             "version",
             "projected_at",
         ]
+
+    def get_orders_url(self, row: CustomerAnalytics) -> str:
+        url = reverse("orders", request=self.context.get("request"))
+        return f"{url}?customer_id={row.customer_id}"
 
 
 class PopularProductSerializer(serializers.Serializer):
