@@ -64,7 +64,7 @@ class CommandPage(APIView):
     def get(self, request: Request, **kwargs: Any) -> Response:
         if not isinstance(request.accepted_renderer, BrowsableAPIRenderer):
             raise MethodNotAllowed(request.method)
-        methods = sorted(commands_of(request._request))
+        methods = sorted(set(commands_of(request._request)) - {"HEAD", "OPTIONS"})
         return Response(
             {"detail": f"This path takes commands ({', '.join(methods)}): use the form below."}
         )
