@@ -286,7 +286,8 @@ def correlated_events(correlation_id: UUID, *, limit: int = 1000) -> list[Record
     """Return the events recorded under one correlation id (one request's flow), oldest first."""
     rows = (
         # A plain text comparison, so PostgreSQL can use the index on the same expression.
-        Event.objects.filter(Exact(KT("metadata__correlation_id"), Value(str(correlation_id))))
-        .order_by("position")[:limit]
+        Event.objects.filter(
+            Exact(KT("metadata__correlation_id"), Value(str(correlation_id)))
+        ).order_by("position")[:limit]
     )
     return [RecordedEvent.from_row(row) for row in rows]

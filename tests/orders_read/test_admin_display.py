@@ -73,7 +73,9 @@ def test_a_product_links_its_daily_sales(admin_client, order):
     product_id = order.items.get().product_id
 
     page = html(admin_client, reverse("admin:orders_write_product_change", args=[product_id]))
-    sales = html(admin_client, reverse("admin:orders_read_productsales_changelist"), product_id=product_id)
+    sales = html(
+        admin_client, reverse("admin:orders_read_productsales_changelist"), product_id=product_id
+    )
 
     assert f"?product_id={product_id}" in page
     assert "Grand Piano" in sales

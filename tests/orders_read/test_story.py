@@ -16,7 +16,9 @@ def story_url(order_id) -> str:
     return reverse("order-story", args=[order_id])
 
 
-def test_the_story_lists_every_event_with_its_command_actor_and_ids(admin_client, customer, product):
+def test_the_story_lists_every_event_with_its_command_actor_and_ids(
+    admin_client, customer, product
+):
     order = make_order(customer, [(product, 2)])
     set_status(order.id, "confirmed", "paid")
 

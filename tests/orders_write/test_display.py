@@ -32,7 +32,13 @@ def test_times_have_one_format_whether_datetimes_or_iso_strings():
 
 
 def test_an_address_is_one_line_of_text():
-    address = {"line1": "1 High St", "line2": "", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
+    address = {
+        "line1": "1 High St",
+        "line2": "",
+        "city": "Leeds",
+        "postal_code": "LS1",
+        "country": "GB",
+    }
 
     assert display.address(address) == "1 High St, LS1, Leeds, GB"
 
