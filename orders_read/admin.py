@@ -284,7 +284,7 @@ class SoldFilter(admin.SimpleListFilter):
 @admin.register(ProductSales)
 class ProductSalesAdmin(ReadModelAdmin):
     list_display = (
-        "sale_date",
+        "day",
         "product",
         "category",
         "total_quantity",
@@ -312,6 +312,10 @@ class ProductSalesAdmin(ReadModelAdmin):
         ),
         BOOKKEEPING,
     ]
+
+    @admin.display(description="day", ordering="sale_date")
+    def day(self, row: ProductSales) -> str:
+        return display.day(row.sale_date)
 
     @admin.display(description="product", ordering="product_name")
     def product(self, row: ProductSales) -> str:

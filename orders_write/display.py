@@ -1,6 +1,6 @@
 """How values look to people in the admin and on the dashboard: money, statuses, ids, addresses."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -21,14 +21,16 @@ STATUS_COLOURS = {
     "cancelled": "#a33",
 }
 SEGMENT_COLOURS = {"new": "#1f5fa8", "regular": "#555", "vip": "#8a6d00"}
-TIME_FORMAT = "%Y-%m-%d %H:%M"
+# No-break spaces keep a time or an amount on one line in narrow columns.
+TIME_FORMAT = "%Y-%m-%d\u00a0%H:%M"
+DAY_FORMAT = "%Y-%m-%d"
 
 
 def money(amount: Decimal | int | float | str | None) -> str:
     """Format an amount with thousands separators and the configured currency code."""
     if amount is None or amount == "":
         return "-"
-    return f"{Decimal(amount):,.2f} {settings.CURRENCY}"
+    return f"{Decimal(amount):,.2f}\u00a0{settings.CURRENCY}"
 
 
 def badge(value: str, colours: dict[str, str] = STATUS_COLOURS) -> SafeString:
@@ -65,6 +67,11 @@ def when(value: datetime | str | None) -> str:
     if value is None:
         return "-"
     return timezone.localtime(value).strftime(TIME_FORMAT)
+
+
+def day(value: date | None) -> str:
+    """Format a day as the admin shows days (ISO 8601)."""
+    return value.strftime(DAY_FORMAT) if value else "-"
 
 
 def address(value: dict[str, Any] | None) -> str:

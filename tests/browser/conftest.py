@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -19,6 +20,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 PASSWORD = "browser-pass-123"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_cache() -> Iterator[None]:
+    """The dashboard caches its figures for a minute: start and end each test without them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _found(names: tuple[str, ...]) -> str | None:

@@ -46,7 +46,7 @@ def test_change_pages_keep_bookkeeping_in_a_collapsed_section(admin_client, orde
 def test_lists_show_money_badges_and_short_ids_not_raw_values(admin_client, order):
     page = html(admin_client, reverse("admin:orders_read_ordersummary_changelist"))
 
-    assert "1,500.00 EUR" in page
+    assert "1,500.00\u00a0EUR" in page
     assert 'class="badge"' in page
     assert f">{str(order.id)[:8]}<" in page
     assert "projected_at" not in page
