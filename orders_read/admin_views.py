@@ -16,6 +16,8 @@ from .dashboard import WINDOWS, dashboard
 from .status import projection_statuses
 from .story import order_story, traced_events
 
+LAG_COLOURS = {"stalled": "#a33", "behind": "#8a6d00"}
+
 
 def projection_status_page(request: HttpRequest) -> HttpResponse:
     """Show each projection's position, lag, state and last error."""
@@ -62,7 +64,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
             unit=lambda v: f"{v:,.0f} units",
         ),
         "lag_chart": charts.bar_chart(
-            [Point(s.name, s.lag, "#a33" if s.state == "stalled" else "#2b7a2b") for s in statuses],
+            [Point(s.name, s.lag, LAG_COLOURS.get(s.state, "#2b7a2b")) for s in statuses],
             title="Projection lag (events)",
             unit=lambda v: f"{v:,.0f} events",
         ),
