@@ -74,7 +74,7 @@ class OrderDisplay:
             ("write-side order", display.admin_url("orders_write.order", row.order_id)),
             ("customer", display.admin_url("orders_write.customer", row.customer_id)),
         ]
-        return format_html_join(" &middot; ", '<a href="{1}">{0}</a>', links)
+        return format_html_join(" \u00b7 ", '<a href="{1}">{0}</a>', links)
 
 
 @admin.register(OrderSummary)
@@ -261,7 +261,7 @@ class CustomerAnalyticsAdmin(ReadModelAdmin):
             ("customer", display.admin_url("orders_write.customer", row.customer_id)),
             ("events", display.admin_url("orders_write.event", stream_id=row.customer_id)),
         ]
-        return format_html_join(" &middot; ", '<a href="{1}">{0}</a>', links)
+        return format_html_join(" \u00b7 ", '<a href="{1}">{0}</a>', links)
 
 
 class SoldFilter(admin.SimpleListFilter):

@@ -60,6 +60,7 @@ def test_details_show_addresses_as_text_and_link_the_related_rows(admin_client, 
     assert reverse("admin:orders_read_customeranalytics_change", args=[order.customer_id]) in page
     assert reverse("admin:orders_write_customer_change", args=[order.customer_id]) in page
     assert f"{reverse('admin:orders_write_event_changelist')}?stream_id={order.id}" in page
+    assert "&amp;middot;" not in page
 
 
 def test_customers_link_their_orders_and_analytics(admin_client, order):
