@@ -83,3 +83,9 @@ def test_list_rows_link_to_their_detail_and_customer(admin_api, customer, produc
     assert details["status_url"].endswith(f"/api/orders/{order.id}/status/")
     analytics = admin_api.get(details["customer_url"]).json()
     assert analytics["orders_url"].endswith(f"/api/orders/?customer_id={customer.id}")
+
+
+def test_a_customer_page_offers_the_change_form(browser, customer):
+    page = browser.get(f"/api/customers/{customer.id}/", **HTML).content.decode()
+
+    assert "PATCH" in page and 'name="_content"' in page
