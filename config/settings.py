@@ -39,6 +39,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # In production, serves collectstatic's compressed, hashed files (admin, browsable API,
+    # Swagger UI); with DEBUG on, runserver serves them from the apps.
+    *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,7 +161,21 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # With DEBUG on, files are served from the apps as they are (no collectstatic needed).
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Money is shown with this ISO 4217 code in the admin and on the dashboard.
+CURRENCY = os.environ.get("CURRENCY", "EUR").strip().upper()
+if not (len(CURRENCY) == 3 and CURRENCY.isalpha()):
+    raise ImproperlyConfigured("CURRENCY must be a three-letter ISO 4217 code, e.g. EUR.")
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes missing or wrong credentials a 401.
@@ -182,6 +199,10 @@ REST_FRAMEWORK = {
         "user": os.environ.get("THROTTLE_USER", "100000/hour"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "config.browsable_api.CommandFormsRenderer",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {

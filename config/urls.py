@@ -2,20 +2,31 @@
 commands to the command side."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.views import APIView
 
-from orders_read.admin_views import projection_status_page
+from config.browsable_api import commands_of, offer_commands
+from orders_read.admin_views import (
+    dashboard_page,
+    order_story_page,
+    projection_status_page,
+    trace_page,
+)
 from orders_read.api import (
     CustomerAnalyticsView,
     OrderViewSet,
@@ -46,25 +57,47 @@ def api_root(request: Request) -> Response:
     )
 
 
-def by_method(**views: View) -> View:
+class CommandPage(APIView):
+    """Describe a command-only path in the browser, with its forms; other clients get 405."""
+
+    name, description = "Command", ""
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        if not isinstance(request.accepted_renderer, BrowsableAPIRenderer):
+            raise MethodNotAllowed(request.method)
+        methods = sorted(set(commands_of(request._request)) - {"HEAD", "OPTIONS"})
+        return Response(
+            {"detail": f"This path takes commands ({', '.join(methods)}): use the form below."}
+        )
+
+
+def by_method(name: str, **views: View) -> View:
     """Route one path to a different view per HTTP method (reads vs. commands)."""
     views = {method.upper(): view for method, view in views.items()}
     if "GET" in views:
         views.setdefault("HEAD", views["GET"])
     views.setdefault("OPTIONS", next(iter(views.values())))
+    allowed = ", ".join(sorted(views))
+    # A browser opening a command-only path gets a page with the command's forms.
+    page = CommandPage.as_view(
+        name=name.replace("-", " ").capitalize(),
+        description=(next(iter(views.values())).cls.__doc__ or ""),
+    )
+    browsing = {"GET": page, "HEAD": page} if "GET" not in views else {}
 
     # CSRF is enforced by DRF's session authentication inside each view.
     @csrf_exempt
     def dispatch(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        view = views.get(request.method or "")
+        view = views.get(request.method or "") or browsing.get(request.method or "")
         if view is None:
             message = f"Method {request.method!r} not allowed."
             body = error_body(ErrorCode.METHOD_NOT_ALLOWED, message)
             return JsonResponse(body, status=405, headers={"Allow": ", ".join(sorted(views))})
+        offer_commands(request, views)
         response = view(request, *args, **kwargs)
         if response.has_header("Allow"):
             # Each view knows only its own methods; the path allows those of all of them.
-            response["Allow"] = ", ".join(sorted(views))
+            response["Allow"] = allowed
         return response
 
     return dispatch
@@ -125,16 +158,27 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
 # The OpenAPI generator needs each view on its own, so it gets the routes unmerged.
 schema_patterns = [path(route, view) for route, _, views in API_ROUTES for view in views.values()]
 
+admin.site.site_header = "Orders administration"
+admin.site.site_url = "/api/"
+
 urlpatterns = [
+    path("", RedirectView.as_view(url="/api/")),
     path(
         "admin/projections/",
         admin.site.admin_view(projection_status_page),
         name="projection-status-page",
     ),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),
+    path(
+        "admin/orders/<uuid:order_id>/story/",
+        admin.site.admin_view(order_story_page),
+        name="order-story",
+    ),
+    path("admin/trace/", admin.site.admin_view(trace_page), name="event-trace"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(patterns=schema_patterns), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    *(path(route, by_method(**views), name=name) for route, name, views in API_ROUTES),
+    *(path(route, by_method(name, **views), name=name) for route, name, views in API_ROUTES),
 ]

@@ -1,12 +1,16 @@
 """Admin for the read models: browsable, searchable, filterable and strictly read-only."""
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from orders_write import display
 from orders_write.admin import ReadOnlyAdminMixin
 
 from .models import (
@@ -19,56 +23,104 @@ from .models import (
 )
 from .projector import CatchUpResult, catch_up, skip_failure
 
+BOOKKEEPING = ("Bookkeeping", {"fields": ("version", "projected_at"), "classes": ("collapse",)})
+
 
 class ReadModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Projections own these rows: nobody adds, changes or deletes them here."""
 
     show_full_result_count = False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if not self.fieldsets:
+            return list(super().get_readonly_fields(request, obj))
+        shown = [f for _, options in self.fieldsets for f in options["fields"]]
+        return [
+            name for entry in shown for name in (entry if isinstance(entry, tuple) else [entry])
+        ]
+
+
+class OrderDisplay:
+    """Columns shared by the order tables: the order and its story, customer, status, money."""
+
+    @admin.display(description="order", ordering="order_id")
+    def order(self, row: Any) -> str:
+        return display.short_id(row.order_id, reverse("order-story", args=[row.order_id]))
+
+    @admin.display(description="customer", ordering="customer_name")
+    def customer(self, row: Any) -> str:
+        url = display.admin_url("orders_read.customeranalytics", row.customer_id)
+        return display.link(url, row.customer_name)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, row: Any) -> str:
+        return display.badge(row.status)
+
+    @admin.display(description="total", ordering="total_amount")
+    def total(self, row: Any) -> str:
+        return display.money(row.total_amount)
+
+    @admin.display(description="placed", ordering="order_date")
+    def placed(self, row: Any) -> str:
+        return display.when(row.order_date)
+
+    @admin.display(description="related")
+    def related(self, row: Any) -> str:
+        links = [
+            ("story", reverse("order-story", args=[row.order_id])),
+            ("summary", display.admin_url("orders_read.ordersummary", row.order_id)),
+            ("details", display.admin_url("orders_read.orderdetails", row.order_id)),
+            ("events", display.admin_url("orders_write.event", stream_id=row.order_id)),
+            ("write-side order", display.admin_url("orders_write.order", row.order_id)),
+            ("customer", display.admin_url("orders_write.customer", row.customer_id)),
+        ]
+        return format_html_join(" \u00b7 ", '<a href="{1}">{0}</a>', links)
+
 
 @admin.register(OrderSummary)
-class OrderSummaryAdmin(ReadModelAdmin):
-    list_display = (
-        "order_id",
-        "customer_name",
-        "status",
-        "total_amount",
-        "item_count",
-        "order_date",
-        "version",
-        "projected_at",
-    )
+class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
+    list_display = ("order", "customer", "status_badge", "total", "item_count", "placed")
     list_filter = ("status", "order_date")
     search_fields = ("=order_id", "=customer_id", "customer_name")
     date_hierarchy = "order_date"
+    fieldsets = [
+        (None, {"fields": ("order", "customer", "status_badge", "total", "item_count", "placed")}),
+        ("Related", {"fields": ("related",)}),
+        BOOKKEEPING,
+    ]
 
 
 @admin.register(OrderDetails)
-class OrderDetailsAdmin(ReadModelAdmin):
+class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
     list_display = (
-        "order_id",
-        "customer_name",
+        "order",
+        "customer",
         "customer_email",
-        "status",
-        "total_amount",
+        "status_badge",
+        "total",
         "payment_method",
-        "order_date",
-        "version",
+        "placed",
     )
     list_filter = ("status", "payment_method", "order_date")
     search_fields = ("=order_id", "customer_name", "customer_email")
     date_hierarchy = "order_date"
-    fields = (
-        "order_id",
-        ("customer_name", "customer_email", "customer_id"),
-        ("status", "total_amount", "payment_method"),
-        "order_date",
-        "item_table",
-        "history_table",
-        ("shipping_address", "billing_address"),
-        ("version", "projected_at"),
-    )
-    readonly_fields = ("item_table", "history_table")
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": (
+                    "order",
+                    ("customer", "customer_email"),
+                    ("status_badge", "total", "payment_method"),
+                    "placed",
+                )
+            },
+        ),
+        ("Items and history", {"fields": ("item_table", "history_table")}),
+        ("Addresses", {"fields": ("shipping", "billing")}),
+        ("Related", {"fields": ("related",)}),
+        BOOKKEEPING,
+    ]
 
     @admin.display(description="items")
     def item_table(self, details: OrderDetails) -> str:
@@ -76,7 +128,16 @@ class OrderDetailsAdmin(ReadModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (i["product_name"], i["category"], i["quantity"], i["unit_price"], i["line_total"])
+                (
+                    display.link(
+                        display.admin_url("orders_write.product", i["product_id"]),
+                        i["product_name"],
+                    ),
+                    i["category"],
+                    i["quantity"],
+                    display.money(i["unit_price"]),
+                    display.money(i["line_total"]),
+                )
                 for i in details.items
             ),
         )
@@ -92,7 +153,12 @@ class OrderDetailsAdmin(ReadModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (h["changed_at"], h["status"], h["changed_by"], h["reason"])
+                (
+                    display.when(h["changed_at"]),
+                    display.badge(h["status"]),
+                    h["changed_by"],
+                    h["reason"] or "-",
+                )
                 for h in details.status_history
             ),
         )
@@ -101,13 +167,37 @@ class OrderDetailsAdmin(ReadModelAdmin):
             rows,
         )
 
+    @admin.display(description="shipping address")
+    def shipping(self, details: OrderDetails) -> str:
+        return display.address(details.shipping_address)
+
+    @admin.display(description="billing address")
+    def billing(self, details: OrderDetails) -> str:
+        return display.address(details.billing_address)
+
 
 @admin.register(OrderStatusChange)
 class OrderStatusChangeAdmin(ReadModelAdmin):
-    list_display = ("order_id", "version", "status", "changed_by", "changed_at", "reason")
+    list_display = ("order", "status_badge", "changed_by", "changed", "reason")
     list_filter = ("status", "changed_at")
     search_fields = ("=order_id", "changed_by", "reason")
     date_hierarchy = "changed_at"
+    fieldsets = [
+        (None, {"fields": ("order", "status_badge", "changed_by", "changed", "reason")}),
+        BOOKKEEPING,
+    ]
+
+    @admin.display(description="order", ordering="order_id")
+    def order(self, row: OrderStatusChange) -> str:
+        return display.short_id(row.order_id, reverse("order-story", args=[row.order_id]))
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, row: OrderStatusChange) -> str:
+        return display.badge(row.status)
+
+    @admin.display(description="changed", ordering="changed_at")
+    def changed(self, row: OrderStatusChange) -> str:
+        return display.when(row.changed_at)
 
 
 @admin.register(CustomerAnalytics)
@@ -115,33 +205,132 @@ class CustomerAnalyticsAdmin(ReadModelAdmin):
     list_display = (
         "customer_name",
         "customer_email",
-        "customer_segment",
+        "segment",
         "total_orders",
-        "total_spent",
-        "average_order_value",
+        "spent",
+        "average",
         "favorite_category",
-        "last_order_date",
-        "version",
+        "last_order",
     )
     list_filter = ("customer_segment", "last_order_date", "favorite_category")
     search_fields = ("customer_name", "customer_email", "=customer_id")
     date_hierarchy = "last_order_date"
+    fieldsets = [
+        (None, {"fields": ("customer_name", "customer_email", "segment", "last_order")}),
+        (
+            "Spending",
+            {
+                "fields": (
+                    "total_orders",
+                    "spent",
+                    "average",
+                    "favorite_category",
+                    "units_by_category",
+                )
+            },
+        ),
+        ("Related", {"fields": ("related",)}),
+        BOOKKEEPING,
+    ]
+
+    @admin.display(description="segment", ordering="customer_segment")
+    def segment(self, row: CustomerAnalytics) -> str:
+        return display.badge(row.customer_segment, display.SEGMENT_COLOURS)
+
+    @admin.display(description="total spent", ordering="total_spent")
+    def spent(self, row: CustomerAnalytics) -> str:
+        return display.money(row.total_spent)
+
+    @admin.display(description="average order", ordering="average_order_value")
+    def average(self, row: CustomerAnalytics) -> str:
+        return display.money(row.average_order_value)
+
+    @admin.display(description="last order", ordering="last_order_date")
+    def last_order(self, row: CustomerAnalytics) -> str:
+        return display.when(row.last_order_date)
+
+    @admin.display(description="units by category")
+    def units_by_category(self, row: CustomerAnalytics) -> str:
+        units = sorted(row.category_units.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{category}: {count}" for category, count in units) or "-"
+
+    @admin.display(description="related")
+    def related(self, row: CustomerAnalytics) -> str:
+        links = [
+            ("orders", display.admin_url("orders_read.ordersummary", customer_id=row.customer_id)),
+            ("customer", display.admin_url("orders_write.customer", row.customer_id)),
+            ("events", display.admin_url("orders_write.event", stream_id=row.customer_id)),
+        ]
+        return format_html_join(" \u00b7 ", '<a href="{1}">{0}</a>', links)
+
+
+class SoldFilter(admin.SimpleListFilter):
+    """Tell days with sales from days whose every order was cancelled."""
+
+    title = "sales"
+    parameter_name = "sold"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "with sales"), ("no", "every order cancelled")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(total_orders__gt=0)
+        if self.value() == "no":
+            return queryset.filter(total_orders=0)
+        return queryset
 
 
 @admin.register(ProductSales)
 class ProductSalesAdmin(ReadModelAdmin):
     list_display = (
-        "sale_date",
-        "product_name",
+        "day",
+        "product",
         "category",
         "total_quantity",
         "total_orders",
-        "total_revenue",
-        "version",
+        "revenue",
+        "note",
     )
-    list_filter = ("category", "sale_date")
+    list_filter = (SoldFilter, "category", "sale_date")
     search_fields = ("product_name", "category", "=product_id")
     date_hierarchy = "sale_date"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": (
+                    "sale_date",
+                    "product",
+                    "category",
+                    "total_quantity",
+                    "total_orders",
+                    "revenue",
+                    "note",
+                )
+            },
+        ),
+        BOOKKEEPING,
+    ]
+
+    @admin.display(description="day", ordering="sale_date")
+    def day(self, row: ProductSales) -> str:
+        return display.day(row.sale_date)
+
+    @admin.display(description="product", ordering="product_name")
+    def product(self, row: ProductSales) -> str:
+        return display.link(
+            display.admin_url("orders_write.product", row.product_id), row.product_name
+        )
+
+    @admin.display(description="revenue", ordering="total_revenue")
+    def revenue(self, row: ProductSales) -> str:
+        return display.money(row.total_revenue)
+
+    @admin.display(description="note")
+    def note(self, row: ProductSales) -> str:
+        # Cancelling takes an order back out of its day, which may leave the day empty.
+        return "every order of this day was cancelled" if row.total_orders == 0 else ""
 
 
 @admin.register(ProjectionFailure)

@@ -97,7 +97,8 @@ class OrderViewSet(ReflectsProjections, viewsets.ReadOnlyModelViewSet):
         details = queries.order_details(order_id)
         if details is None:
             raise Http404("No such order.")
-        return Response(OrderDetailsSerializer(details).data)
+        serializer = OrderDetailsSerializer(details, context=self.get_serializer_context())
+        return Response(serializer.data)
 
 
 class CustomerAnalyticsView(ReflectsProjections, generics.RetrieveAPIView):

@@ -35,19 +35,33 @@ class MoneyFilter(django_filters.NumberFilter):
 class OrderSummaryFilter(django_filters.FilterSet):
     """Filter order summaries by customer, status, order day and total amount."""
 
-    customer_id = django_filters.UUIDFilter(help_text="Only this customer's orders.")
-    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, help_text="Current status.")
+    customer_id = django_filters.UUIDFilter(
+        label="Customer id", help_text="Only this customer's orders."
+    )
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES, label="Status", help_text="Current status."
+    )
     date_from = django_filters.DateFilter(
-        method="filter_date_from", help_text="Placed on or after this day (YYYY-MM-DD)."
+        method="filter_date_from",
+        label="Placed from",
+        help_text="Placed on or after this day (YYYY-MM-DD).",
     )
     date_to = django_filters.DateFilter(
-        method="filter_date_to", help_text="Placed on or before this day (YYYY-MM-DD)."
+        method="filter_date_to",
+        label="Placed until",
+        help_text="Placed on or before this day (YYYY-MM-DD).",
     )
     min_amount = MoneyFilter(
-        field_name="total_amount", lookup_expr="gte", help_text="Total at least this amount."
+        field_name="total_amount",
+        lookup_expr="gte",
+        label="Total at least",
+        help_text="Total at least this amount.",
     )
     max_amount = MoneyFilter(
-        field_name="total_amount", lookup_expr="lte", help_text="Total at most this amount."
+        field_name="total_amount",
+        lookup_expr="lte",
+        label="Total at most",
+        help_text="Total at most this amount.",
     )
 
     class Meta:

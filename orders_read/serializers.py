@@ -1,6 +1,7 @@
 """Output serializers of the read API."""
 
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from orders_write.api_fields import MoneyField, PaymentMethodField, StatusField
 
@@ -32,13 +33,27 @@ class StatusChangeOutput(serializers.Serializer):
     version = serializers.IntegerField(help_text="The order's version this change made.")
 
 
+def order_link() -> serializers.HyperlinkedIdentityField:
+    return serializers.HyperlinkedIdentityField(view_name="order-detail", lookup_field="order_id")
+
+
+def analytics_link() -> serializers.HyperlinkedIdentityField:
+    return serializers.HyperlinkedIdentityField(
+        view_name="customer-analytics", lookup_field="customer_id"
+    )
+
+
 class OrderSummarySerializer(serializers.ModelSerializer):
+    url = order_link()
+    customer_url = analytics_link()
     status = StatusField()
     total_amount = MoneyField()
 
     class Meta:
         model = OrderSummary
         fields = [
+            "url",
+            "customer_url",
             "order_id",
             "customer_id",
             "customer_name",
@@ -52,6 +67,11 @@ class OrderSummarySerializer(serializers.ModelSerializer):
 
 
 class OrderDetailsSerializer(serializers.ModelSerializer):
+    url = order_link()
+    customer_url = analytics_link()
+    status_url = serializers.HyperlinkedIdentityField(
+        view_name="order-status", lookup_field="order_id"
+    )
     status = StatusField()
     total_amount = MoneyField()
     payment_method = PaymentMethodField()
@@ -63,6 +83,9 @@ class OrderDetailsSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderDetails
         fields = [
+            "url",
+            "customer_url",
+            "status_url",
             "order_id",
             "customer_id",
             "customer_name",
@@ -81,6 +104,8 @@ class OrderDetailsSerializer(serializers.ModelSerializer):
 
 
 class CustomerAnalyticsSerializer(serializers.ModelSerializer):
+    url = analytics_link()
+    orders_url = serializers.SerializerMethodField()
     total_spent = MoneyField()
     average_order_value = MoneyField()
     category_units = serializers.DictField(
@@ -90,6 +115,8 @@ class CustomerAnalyticsSerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomerAnalytics
         fields = [
+            "url",
+            "orders_url",
             "customer_id",
             "customer_name",
             "customer_email",
@@ -103,6 +130,10 @@ class CustomerAnalyticsSerializer(serializers.ModelSerializer):
             "version",
             "projected_at",
         ]
+
+    def get_orders_url(self, row: CustomerAnalytics) -> str:
+        url = reverse("orders", request=self.context.get("request"))
+        return f"{url}?customer_id={row.customer_id}"
 
 
 class PopularProductSerializer(serializers.Serializer):

@@ -7,9 +7,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
-from . import domain, services
+from . import display, domain, services
 from .commands import (
     AddProduct,
     CommandContext,
@@ -40,13 +41,27 @@ class ReadOnlyAdminMixin:
         return False
 
 
+BOOKKEEPING = (
+    "Bookkeeping",
+    {"fields": ("id", "version", "created_at", "updated_at"), "classes": ("collapse",)},
+)
+
+
 class ServiceBackedAdmin(admin.ModelAdmin):
     """Save through a command service instead of `Model.save()`; never delete."""
 
     readonly_fields = ("id", "version", "created_at", "updated_at")
+    editable: tuple[str, ...] = ()
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        # An add form asks only what the command takes: the service sets id and version.
+        fieldsets = [(None, {"fields": (*self.editable, *self.related_links)})]
+        return fieldsets if obj is None else [*fieldsets, BOOKKEEPING]
+
+    related_links: tuple[str, ...] = ()
 
     def save_model(
         self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
@@ -73,9 +88,33 @@ class CustomerForm(forms.ModelForm):
 @admin.register(Customer)
 class CustomerAdmin(ServiceBackedAdmin):
     form = CustomerForm
-    list_display = ("name", "email", "version", "created_at")
+    list_display = ("name", "email", "orders_link", "analytics_link", "registered")
     search_fields = ("name", "email")
-    fields = ("id", "name", "email", "version", "created_at", "updated_at")
+    editable = ("name", "email")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            fieldsets.insert(1, ("Related", {"fields": ("orders_link", "analytics_link")}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
+        return (*self.readonly_fields, "orders_link", "analytics_link")
+
+    @admin.display(description="orders")
+    def orders_link(self, customer: Customer) -> str:
+        url = display.admin_url("orders_read.ordersummary", customer_id=customer.pk)
+        return display.link(url, "orders")
+
+    @admin.display(description="analytics")
+    def analytics_link(self, customer: Customer) -> str:
+        return display.link(
+            display.admin_url("orders_read.customeranalytics", customer.pk), "analytics"
+        )
+
+    @admin.display(description="registered", ordering="created_at")
+    def registered(self, customer: Customer) -> str:
+        return display.when(customer.created_at)
 
     def send_command(self, obj: Customer, data: dict, change: bool, context: CommandContext) -> Any:
         values = {"name": data["name"], "email": data["email"]}
@@ -88,10 +127,28 @@ class CustomerAdmin(ServiceBackedAdmin):
 
 @admin.register(Product)
 class ProductAdmin(ServiceBackedAdmin):
-    list_display = ("name", "category", "unit_price", "version")
+    list_display = ("name", "category", "price", "sales_link")
     list_filter = ("category",)
     search_fields = ("name", "category")
-    fields = ("id", "name", "category", "unit_price", "version", "created_at", "updated_at")
+    editable = ("name", "category", "unit_price")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            fieldsets.insert(1, ("Related", {"fields": ("sales_link",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
+        return (*self.readonly_fields, "sales_link")
+
+    @admin.display(description="unit price", ordering="unit_price")
+    def price(self, product: Product) -> str:
+        return display.money(product.unit_price)
+
+    @admin.display(description="sales")
+    def sales_link(self, product: Product) -> str:
+        url = display.admin_url("orders_read.productsales", product_id=product.pk)
+        return display.link(url, "daily sales")
 
     def send_command(self, obj: Product, data: dict, change: bool, context: CommandContext) -> Any:
         values = {k: data[k] for k in ("name", "category", "unit_price")}
@@ -104,9 +161,19 @@ class ProductAdmin(ServiceBackedAdmin):
 
 class OrderItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderItem
-    fields = ("line_number", "product", "quantity", "unit_price")
+    fields = ("line_number", "product_link", "quantity", "price")
     readonly_fields = fields
     extra = 0
+
+    @admin.display(description="product")
+    def product_link(self, item: OrderItem) -> str:
+        return display.link(
+            display.admin_url("orders_write.product", item.product_id), item.product
+        )
+
+    @admin.display(description="unit price")
+    def price(self, item: OrderItem) -> str:
+        return display.money(item.unit_price)
 
 
 def _status_action(status: str) -> Any:
@@ -120,13 +187,65 @@ def _status_action(status: str) -> Any:
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "customer", "status", "total_amount", "order_date", "version")
+    list_display = ("order", "customer_link", "status_badge", "total", "placed", "story")
+    fieldsets = [
+        (None, {"fields": ("order", "story", "customer_link", "status_badge", "total", "placed")}),
+        ("Payment and delivery", {"fields": ("payment_method", "shipping", "billing")}),
+        ("Bookkeeping", {"fields": ("id", "version", "updated_at"), "classes": ("collapse",)}),
+    ]
+    readonly_fields = (
+        "order",
+        "story",
+        "customer_link",
+        "status_badge",
+        "total",
+        "placed",
+        "payment_method",
+        "shipping",
+        "billing",
+        "id",
+        "version",
+        "updated_at",
+    )
     list_filter = ("status", "payment_method", "order_date")
     search_fields = ("=id", "customer__name", "customer__email")
     date_hierarchy = "order_date"
     list_select_related = ("customer",)
     inlines = [OrderItemInline]
     actions = [_status_action(status) for status in domain.STATUSES if status != domain.PENDING]
+
+    @admin.display(description="order", ordering="id")
+    def order(self, order: Order) -> str:
+        return display.short_id(order.pk, display.admin_url("orders_write.order", order.pk))
+
+    @admin.display(description="story")
+    def story(self, order: Order) -> str:
+        return display.link(reverse("order-story", args=[order.pk]), "story")
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, order: Order) -> str:
+        url = display.admin_url("orders_write.customer", order.customer_id)
+        return display.link(url, order.customer.name)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, order: Order) -> str:
+        return display.badge(order.status)
+
+    @admin.display(description="total", ordering="total_amount")
+    def total(self, order: Order) -> str:
+        return display.money(order.total_amount)
+
+    @admin.display(description="placed", ordering="order_date")
+    def placed(self, order: Order) -> str:
+        return display.when(order.order_date)
+
+    @admin.display(description="shipping address")
+    def shipping(self, order: Order) -> str:
+        return display.address(order.shipping_address)
+
+    @admin.display(description="billing address")
+    def billing(self, order: Order) -> str:
+        return display.address(order.billing_address)
 
     def has_change_status_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders_write.change_order")
@@ -151,21 +270,67 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("position", "event_type", "stream_type", "stream_id", "version", "recorded_at")
+    list_display = (
+        "position",
+        "event_type",
+        "stream_type",
+        "stream",
+        "version",
+        "actor",
+        "recorded",
+    )
     list_filter = ("event_type", "stream_type", "recorded_at")
     search_fields = ("=stream_id",)
     date_hierarchy = "recorded_at"
     fields = (
         "position",
         "stream_type",
-        "stream_id",
+        "stream",
         "version",
         "event_type",
+        "recorded",
+        "actor",
+        "command",
+        "correlation",
+        "causation",
         "pretty_data",
         "pretty_metadata",
-        "recorded_at",
     )
     readonly_fields = fields
+
+    @admin.display(description="stream", ordering="stream_id")
+    def stream(self, event: Event) -> str:
+        url = display.admin_url("orders_write.event", stream_id=event.stream_id)
+        shown = display.short_id(event.stream_id, url)
+        if event.stream_type == "order":
+            return format_html(
+                "{} &middot; {}",
+                shown,
+                display.link(reverse("order-story", args=[event.stream_id]), "story"),
+            )
+        return shown
+
+    @admin.display(description="recorded", ordering="recorded_at")
+    def recorded(self, event: Event) -> str:
+        return display.when(event.recorded_at)
+
+    @admin.display(description="actor")
+    def actor(self, event: Event) -> str:
+        return event.metadata.get("actor", "-")
+
+    @admin.display(description="command")
+    def command(self, event: Event) -> str:
+        return event.metadata.get("command", "-")
+
+    @admin.display(description="correlation id")
+    def correlation(self, event: Event) -> str:
+        value = event.metadata.get("correlation_id")
+        url = f"{reverse('event-trace')}?correlation_id={value}"
+        return display.short_id(value, url) if value else "-"
+
+    @admin.display(description="causation id")
+    def causation(self, event: Event) -> str:
+        return display.short_id(event.metadata.get("causation_id"))
 
     @admin.display(description="data")
     def pretty_data(self, event: Event) -> str:

@@ -24,6 +24,7 @@ from .commands import (
 )
 from .event_reader import head
 from .event_store import forget_appended, last_appended_position
+from .models import Customer, Product
 from .serializers import (
     CreateOrderInput,
     CustomerInput,
@@ -214,6 +215,25 @@ class OrderCommandViewSet(CommandViewSet):
 
     def get_serializer_class(self) -> type:
         return UpdateOrderStatusInput if self.action == "status" else CreateOrderInput
+
+    def example_body(self) -> dict[str, Any] | None:
+        """Return a body the browsable API offers to edit: a real customer and product."""
+        if self.action_map.get("post") != "create":
+            return None
+        customer, product = Customer.objects.first(), Product.objects.first()
+        if customer is None or product is None:
+            return None
+        return {
+            "customer_id": str(customer.pk),
+            "items": [{"product_id": str(product.pk), "quantity": 1}],
+            "shipping_address": {
+                "line1": "1 High Street",
+                "city": "Leeds",
+                "postal_code": "LS1 1AA",
+                "country": "GB",
+            },
+            "payment_method": "card",
+        }
 
     @command_schema(CreateOrderInput, OrderCreatedOutput, 201)
     def create(self, request: Request) -> Response:

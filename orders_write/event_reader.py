@@ -18,6 +18,9 @@ from uuid import UUID
 import orjson
 import psycopg
 from django.db import connection
+from django.db.models import Value
+from django.db.models.fields.json import KT
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from .event_store import RecordedEvent
@@ -271,3 +274,20 @@ def head() -> Head:
         return Head(0, None)
     position, at = row
     return Head(position, at if _is_postgresql() else _sqlite_datetime(at))
+
+
+def stream_events(stream_id: UUID) -> list[RecordedEvent]:
+    """Return one stream's events in version order."""
+    rows = Event.objects.filter(stream_id=stream_id).order_by("version")
+    return [RecordedEvent.from_row(row) for row in rows]
+
+
+def correlated_events(correlation_id: UUID, *, limit: int = 1000) -> list[RecordedEvent]:
+    """Return the events recorded under one correlation id (one request's flow), oldest first."""
+    rows = (
+        # A plain text comparison, so PostgreSQL can use the index on the same expression.
+        Event.objects.filter(
+            Exact(KT("metadata__correlation_id"), Value(str(correlation_id)))
+        ).order_by("position")[:limit]
+    )
+    return [RecordedEvent.from_row(row) for row in rows]

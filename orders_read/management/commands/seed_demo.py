@@ -67,6 +67,7 @@ CATALOGUE = {
     "kitchen": ["Kettle", "Chef Knife", "Teapot", "Grinder", "Skillet"],
     "office": ["Notebook", "Desk Lamp", "Stapler", "Pen Set", "Monitor Stand"],
 }
+DAYS = 90  # orders are placed over the last DAYS days
 PAYMENT_METHODS = ["card", "card", "card", "paypal", "bank_transfer", "cash_on_delivery"]
 
 
@@ -96,9 +97,11 @@ class Command(BaseCommand):
             return
         rnd = random.Random(options["seed"])  # noqa: S311 (demo data, not secrets)
         show = options["verbosity"] >= 1
-        customers = self._customers(rnd, options["customers"], show)
-        products = self._products(rnd, options["products"], show)
-        self._orders(rnd, customers, products, options["orders"], show)
+        now = timezone.now()
+        plan = _order_plan(rnd, options["customers"], options["orders"], now)
+        customers = self._customers(rnd, _registrations(rnd, plan, options["customers"], now), show)
+        products = self._products(rnd, options["products"], now - timedelta(days=DAYS + 30), show)
+        self._orders(rnd, plan, customers, products, now, show)
         if show:
             self.stdout.write(self.style.SUCCESS("Demo data created."))
 
@@ -110,57 +113,67 @@ class Command(BaseCommand):
             users.create_superuser("admin", "admin@example.com", "admin")
             self.stdout.write("Superuser admin (password: admin) created.")
 
-    def _customers(self, rnd: random.Random, count: int, show: bool) -> list[Customer]:
+    def _customers(
+        self, rnd: random.Random, registered: list[datetime], show: bool
+    ) -> list[Customer]:
         bar = ProgressBar(self.stdout, "customers", "", enabled=show)
-        customers = []
-        for number in range(1, count + 1):
+        customers, count = [], len(registered)
+        for number, at in enumerate(registered, start=1):
             first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
             email = f"{first}.{last}.{number}@example.com".lower()
-            customers.append(
-                services.register_customer(RegisterCustomer(name=f"{first} {last}", email=email))
-            )
+            command = RegisterCustomer(name=f"{first} {last}", email=email)
+            customers.append(services.register_customer(command, context=_at(at)))
             bar.update(number, count)
         bar.finish()
         return customers
 
-    def _products(self, rnd: random.Random, count: int, show: bool) -> list[Product]:
+    def _products(
+        self, rnd: random.Random, count: int, added: datetime, show: bool
+    ) -> list[Product]:
         bar = ProgressBar(self.stdout, "products", "", enabled=show)
         products = []
         for number in range(1, count + 1):
             category = rnd.choice(sorted(CATALOGUE))
             name = f"{rnd.choice(CATALOGUE[category])} {number}"
             price = Decimal(rnd.randrange(299, 24999)) / 100
-            products.append(
-                services.add_product(AddProduct(name=name, category=category, unit_price=price))
-            )
+            command = AddProduct(name=name, category=category, unit_price=price)
+            products.append(services.add_product(command, context=_at(added)))
             bar.update(number, count)
         bar.finish()
         return products
 
     def _orders(
-        self, rnd: random.Random, customers: list, products: list, count: int, show: bool
+        self,
+        rnd: random.Random,
+        plan: list[tuple[datetime, int]],
+        customers: list[Customer],
+        products: list[Product],
+        now: datetime,
+        show: bool,
     ) -> None:
         bar = ProgressBar(self.stdout, "orders", "", enabled=show)
-        now = timezone.now()
-        for number in range(1, count + 1):
-            placed = now - timedelta(days=rnd.uniform(0, 90))
+        for number, (placed, customer) in enumerate(plan, start=1):
             order = services.create_order(
-                self._order(rnd, customers, products), context=_at(placed)
+                self._order(rnd, customers[customer], products), context=_at(placed)
             )
-            for step, status in enumerate(status_path(rnd), start=1):
-                at = min(placed + timedelta(hours=step * rnd.uniform(2, 30)), now)
+            at = placed
+            for status in status_path(rnd):
+                # Each step takes hours; an order placed recently has not got far yet.
+                at += timedelta(hours=rnd.uniform(2, 30), seconds=rnd.uniform(0, 3600))
+                if at >= now:
+                    break
                 services.update_order_status(
                     UpdateOrderStatus(order_id=order.id, status=status), context=_at(at)
                 )
-            bar.update(number, count)
+            bar.update(number, len(plan))
         bar.finish()
 
-    def _order(self, rnd: random.Random, customers: list, products: list) -> CreateOrder:
+    def _order(self, rnd: random.Random, customer: Customer, products: list) -> CreateOrder:
         city, postal_code, country = rnd.choice(CITIES)
         lines = rnd.sample(products, k=min(len(products), rnd.choice([1, 1, 2, 2, 3, 4])))
         return CreateOrder(
             order_id=UUID(int=rnd.getrandbits(128), version=4),
-            customer_id=rnd.choice(customers).id,
+            customer_id=customer.id,
             items=tuple(OrderLine(p.id, rnd.choice([1, 1, 1, 2, 2, 3, 5])) for p in lines),
             shipping_address=Address(
                 line1=f"{rnd.randint(1, 200)} High Street",
@@ -170,6 +183,30 @@ class Command(BaseCommand):
             ),
             payment_method=rnd.choice(PAYMENT_METHODS),
         )
+
+
+def _order_plan(
+    rnd: random.Random, customers: int, orders: int, now: datetime
+) -> list[tuple[datetime, int]]:
+    """Draw when each order is placed and by which customer, oldest first."""
+    plan = [
+        (now - timedelta(days=rnd.uniform(0, DAYS)), rnd.randrange(customers))
+        for _ in range(orders)
+    ]
+    return sorted(plan)
+
+
+def _registrations(
+    rnd: random.Random, plan: list[tuple[datetime, int]], customers: int, now: datetime
+) -> list[datetime]:
+    """Register each customer some days before their first order (or at any time if none)."""
+    first_order: dict[int, datetime] = {}
+    for placed, customer in plan:
+        first_order.setdefault(customer, placed)
+    return [
+        first_order.get(number, now) - timedelta(days=rnd.uniform(0.1, 20))
+        for number in range(customers)
+    ]
 
 
 def _at(moment: datetime) -> CommandContext:

@@ -1,0 +1,11 @@
+"""Template filters that show values as the admin does (see `orders_write.display`)."""
+
+from django import template
+
+from orders_write import display
+
+register = template.Library()
+register.filter("money", display.money)
+register.filter("badge", display.badge)
+register.filter("short_id", display.short_id)
+register.filter("when", display.when)

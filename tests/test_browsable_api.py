@@ -1,0 +1,91 @@
+"""The browsable API: every path shows its command forms, rows link to their detail pages."""
+
+import pytest
+from django.urls import reverse
+
+from orders_write.models import Customer
+from tests.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+HTML = {"HTTP_ACCEPT": "text/html"}
+
+
+@pytest.fixture
+def browser(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/api/customers/", 'name="email"'), ("/api/products/", 'name="unit_price"')],
+)
+def test_a_command_only_path_shows_its_form_in_the_browser(browser, path, field):
+    response = browser.get(path, **HTML)
+
+    assert response.status_code == 200
+    assert field in response.content.decode()
+
+
+def test_other_clients_still_get_405_on_a_command_only_path(admin_api):
+    response = admin_api.get("/api/customers/")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "OPTIONS, POST"
+
+
+def test_the_status_path_offers_the_status_form(browser, customer, product):
+    order = make_order(customer, [(product, 1)])
+
+    page = browser.get(reverse("order-status", args=[order.id]), **HTML).content.decode()
+
+    assert 'name="status"' in page and 'name="expected_version"' in page
+
+
+def test_the_order_list_offers_a_json_form_with_a_real_customer_and_product(
+    browser, customer, product
+):
+    page = browser.get("/api/orders/", **HTML).content.decode()
+
+    assert str(customer.id) in page.split('name="_content"')[1]
+    assert str(product.id) in page.split('name="_content"')[1]
+
+
+def test_an_html_form_post_registers_a_customer(browser):
+    page = browser.get("/api/customers/", **HTML)
+    client = browser
+    client.cookies.update(page.cookies)
+    response = client.post(
+        "/api/customers/",
+        {"name": "Form User", "email": "form@example.com", "csrfmiddlewaretoken": "x"},
+        **HTML,
+    )
+
+    assert response.status_code == 201
+    assert Customer.objects.filter(email="form@example.com").exists()
+
+
+def test_the_filter_form_names_every_filter(browser):
+    page = browser.get("/api/orders/", **HTML).content.decode()
+
+    assert "[invalid name]" not in page
+    assert "Placed from" in page and "Placed until" in page
+
+
+def test_list_rows_link_to_their_detail_and_customer(admin_api, customer, product):
+    order = make_order(customer, [(product, 1)])
+
+    row = admin_api.get("/api/orders/").json()["results"][0]
+    details = admin_api.get(row["url"]).json()
+
+    assert row["url"].endswith(f"/api/orders/{order.id}/")
+    assert row["customer_url"].endswith(f"/api/customers/{customer.id}/analytics/")
+    assert details["status_url"].endswith(f"/api/orders/{order.id}/status/")
+    analytics = admin_api.get(details["customer_url"]).json()
+    assert analytics["orders_url"].endswith(f"/api/orders/?customer_id={customer.id}")
+
+
+def test_a_customer_page_offers_the_change_form(browser, customer):
+    page = browser.get(f"/api/customers/{customer.id}/", **HTML).content.decode()
+
+    assert "PATCH" in page and 'name="_content"' in page
