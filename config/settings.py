@@ -147,6 +147,10 @@ if PROJECTION_MODE == "async":
 
 # Sessions read from the cache, written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Messages (the admin's) kept in the session: no cookie signer built for every API request.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# How long a process trusts an API token it has checked (0: check on every request).
+TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", "30"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,7 +184,7 @@ if not (len(CURRENCY) == 3 and CURRENCY.isalpha()):
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes missing or wrong credentials a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.RememberedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -191,8 +195,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "orders_write.api_errors.handle_api_exception",
     "DEFAULT_SCHEMA_CLASS": "orders_write.api_schema.ApiSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.AnonRateThrottle",
+        "config.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON", "60/minute"),

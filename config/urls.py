@@ -29,8 +29,11 @@ from orders_read.admin_views import (
 )
 from orders_read.api import (
     CustomerAnalyticsView,
+    CustomerOrdersView,
+    OrderHistoryView,
     OrderViewSet,
     PopularProductsView,
+    ProductSalesView,
     ProjectionStatusView,
 )
 from orders_read.metrics import metrics_page
@@ -124,6 +127,11 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         {"patch": customers.as_view({"patch": "partial_update"})},
     ),
     (
+        "api/customers/<uuid:customer_id>/orders/",
+        "customer-orders",
+        {"get": CustomerOrdersView.as_view()},
+    ),
+    (
         "api/customers/<uuid:customer_id>/analytics/",
         "customer-analytics",
         {"get": CustomerAnalyticsView.as_view()},
@@ -134,6 +142,11 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "api/products/<uuid:product_id>/",
         "product",
         {"patch": products.as_view({"patch": "partial_update"})},
+    ),
+    (
+        "api/products/<uuid:product_id>/sales/",
+        "product-sales",
+        {"get": ProductSalesView.as_view()},
     ),
     (
         "api/orders/",
@@ -152,6 +165,11 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "api/orders/<uuid:order_id>/status/",
         "order-status",
         {"post": orders.as_view({"post": "status"})},
+    ),
+    (
+        "api/orders/<uuid:order_id>/history/",
+        "order-history",
+        {"get": OrderHistoryView.as_view()},
     ),
 ]
 

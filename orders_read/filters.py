@@ -1,19 +1,19 @@
-"""FilterSets of the read API."""
+"""The order search's query parameters: parsed and validated here, applied by
+`queries.search_orders`."""
 
 import re
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.http import QueryDict
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema_field
 
 from orders_write.api_fields import MONEY_PATTERN, MONEY_STRING
 
 from .models import STATUS_CHOICES, OrderSummary
-from .queries import start_of_day
 
 
 class MoneyFormField(forms.DecimalField):
@@ -33,7 +33,7 @@ class MoneyFilter(django_filters.NumberFilter):
 
 
 class OrderSummaryFilter(django_filters.FilterSet):
-    """Filter order summaries by customer, status, order day and total amount."""
+    """Parse the criteria of an order search: customer, status, order days, total amount."""
 
     customer_id = django_filters.UUIDFilter(
         label="Customer id", help_text="Only this customer's orders."
@@ -42,12 +42,10 @@ class OrderSummaryFilter(django_filters.FilterSet):
         choices=STATUS_CHOICES, label="Status", help_text="Current status."
     )
     date_from = django_filters.DateFilter(
-        method="filter_date_from",
         label="Placed from",
         help_text="Placed on or after this day (YYYY-MM-DD).",
     )
     date_to = django_filters.DateFilter(
-        method="filter_date_to",
         label="Placed until",
         help_text="Placed on or before this day (YYYY-MM-DD).",
     )
@@ -68,10 +66,20 @@ class OrderSummaryFilter(django_filters.FilterSet):
         model = OrderSummary
         fields = ["customer_id", "status", "date_from", "date_to", "min_amount", "max_amount"]
 
-    def filter_date_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(order_date__gte=start_of_day(value))
+    @classmethod
+    def parser(cls) -> type:
+        """Return the form that parses the criteria, built once: building its fields takes
+        longer than parsing a query."""
+        if "_parser" not in cls.__dict__:
+            cls._parser = cls(queryset=OrderSummary.objects.none()).get_form_class()
+        return cls._parser
 
-    def filter_date_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        if value == date.max:
-            return queryset
-        return queryset.filter(order_date__lt=start_of_day(value + timedelta(days=1)))
+
+def search_criteria(params: QueryDict) -> dict[str, Any]:
+    """Return the criteria given in `params`, by name; raise ValidationError for bad values."""
+    if params.keys().isdisjoint(OrderSummaryFilter.base_filters):
+        return {}  # a plain list page: nothing to parse
+    parsed = OrderSummaryFilter.parser()(params)
+    if not parsed.is_valid():
+        raise translate_validation(parsed.errors)
+    return {name: value for name, value in parsed.cleaned_data.items() if value not in (None, "")}

@@ -11,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orders_write.api_errors import ProjectionBehind
-from orders_write.event_reader import Checkpoint, checkpoint_at, head, position_of
+from orders_write.event_reader import HEAD_SQL, Checkpoint, checkpoint_at, head, position_of
 
+from .database import read_connection
 from .mode import projections_are_async
 from .models import ProjectionState
 
@@ -23,24 +24,47 @@ MAX_POSITION = 2**63 - 1
 def standing(names: tuple[str, ...]) -> Checkpoint | None:
     """Return the checkpoint that all the named projections have passed, or None when they
     stand at the head of the store (inline projections not waiting for catch-up)."""
-    states = {s.name: s for s in ProjectionState.objects.filter(name__in=names)}
+    return _standing(names)[0]
+
+
+def _standing(names: tuple[str, ...]) -> tuple[Checkpoint | None, int | None]:
+    """Return `standing(names)` and, when the read tables share the event store's database,
+    the store's head position, read in the same query: one round trip, in plain SQL (the ORM
+    took longer to build this query than the database to answer it)."""
+    same_database = settings.READ_DATABASE == "default"
+    with read_connection.cursor() as cursor:
+        cursor.execute(_states_sql(len(names), with_head=same_database), list(names))
+        rows = cursor.fetchall()
+    states = {name: (bool(stalled), Checkpoint(tx, pos)) for name, stalled, tx, pos, *_ in rows}
+    latest = (rows[0][4] or 0) if same_database and rows else None
     if projections_are_async():
-        return min(states[n].checkpoint if n in states else Checkpoint.START for n in names)
-    behind = [states[n].checkpoint for n in names if n in states and states[n].stalled]
-    return min(behind) if behind else None
+        start = (False, Checkpoint.START)
+        return min(states.get(n, start)[1] for n in names), None
+    behind = [states[n][1] for n in names if n in states and states[n][0]]
+    return (min(behind) if behind else None), latest
 
 
-def reflected_position(checkpoint: Checkpoint | None) -> int:
-    """Return the position of the last event a read standing at `checkpoint` reflects."""
-    return head().position if checkpoint is None else position_of(checkpoint)
+def _states_sql(count: int, *, with_head: bool) -> str:
+    head = f", ({HEAD_SQL})" if with_head else ""
+    table, names = ProjectionState._meta.db_table, ", ".join(["%s"] * count)
+    columns = f"name, stalled, transaction_id, position{head}"
+    return f"SELECT {columns} FROM {table} WHERE name IN ({names})"  # noqa: S608 (no user input)
+
+
+def reflected_position(checkpoint: Checkpoint | None, latest: int | None = None) -> int:
+    """Return the position of the last event a read standing at `checkpoint` reflects
+    (`latest`: the store's head position, if known)."""
+    if checkpoint is not None:
+        return position_of(checkpoint)
+    return head().position if latest is None else latest
 
 
 def wait_for(names: tuple[str, ...], position: int | None) -> int:
     """Wait until the named projections have passed `position` (at most READ_WAIT_SECONDS);
     return the position they reflect, or raise ProjectionBehind."""
-    checkpoint = standing(names)
+    checkpoint, latest = _standing(names)
     if position is None:
-        return reflected_position(checkpoint)
+        return reflected_position(checkpoint, latest)
     wanted = checkpoint_at(position)
     if wanted is None:
         raise ValidationError({"min_position": ["No event has this position."]})

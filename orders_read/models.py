@@ -19,7 +19,8 @@ class OrderSummary(models.Model):
     order_date = models.DateTimeField()
     total_amount = models.DecimalField(max_digits=14, decimal_places=2)
     status = models.CharField(max_length=20, choices=STATUS_CHOICES)
-    item_count = models.PositiveIntegerField()
+    item_count = models.PositiveIntegerField(help_text="Order lines.")
+    unit_count = models.PositiveIntegerField(help_text="Units over all lines.")
     version = models.PositiveIntegerField()
     projected_at = models.DateTimeField()
 
@@ -174,6 +175,44 @@ class ProductSales(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_name} on {self.sale_date}"
+
+
+class ProductSalesWindow(models.Model):
+    """A product's sales over the `window_days` days up to the last day it sold, day by day
+    (`days`: ISO day -> [quantity, orders, revenue]) and in total, kept current as orders come
+    in, so that the popular products need no sum over daily rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    product_id = models.UUIDField()
+    window_days = models.PositiveSmallIntegerField()
+    last_day = models.DateField()
+    product_name = models.CharField(max_length=200)
+    category = models.CharField(max_length=100)
+    total_quantity = models.IntegerField()
+    total_orders = models.IntegerField()
+    total_revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    days = models.JSONField()
+    version = models.PositiveIntegerField()
+    projected_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "product_sales_window"
+        verbose_name = "product sales window"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product_id", "window_days"], name="sales_window_product_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["window_days", "-total_quantity"], name="sales_window_quantity_idx"
+            ),
+            models.Index(fields=["window_days", "last_day"], name="sales_window_last_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_name}, {self.window_days} days to {self.last_day}"
 
 
 class ProductSaleLine(models.Model):

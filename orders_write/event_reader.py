@@ -10,7 +10,7 @@ import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from .event_store import RecordedEvent
 from .models import Event
+from .upcasting import UPCASTERS, upcast
 
 NO_HORIZON = 2**63 - 1
 TABLE = Event._meta.db_table
@@ -72,7 +73,7 @@ def _is_postgresql() -> bool:
 # The row comparison lets the (transaction_id, position) index serve both range and order.
 READ_SQL = f"""
     SELECT position, stream_type, stream_id, version, event_type, {{data}}, {{metadata}},
-           recorded_at, transaction_id
+           recorded_at, transaction_id, schema_version
     FROM {TABLE}
     WHERE transaction_id < %s AND (transaction_id, position) > (%s, %s)
     ORDER BY transaction_id, position
@@ -87,10 +88,25 @@ def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> l
     params = [horizon() if below is None else below, after.transaction_id, after.position, limit]
     with _cyclic_gc_paused():
         if _is_postgresql():
-            return _postgresql_events(_fetch_binary(POSTGRESQL_READ_SQL, params))
-        with connection.cursor() as cursor:
-            cursor.execute(SQLITE_READ_SQL, params)
-            return _sqlite_events(cursor.fetchall())
+            events = _postgresql_events(_fetch_binary(POSTGRESQL_READ_SQL, params))
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(SQLITE_READ_SQL, params)
+                events = _sqlite_events(cursor.fetchall())
+    return _upcast(events) if UPCASTERS else events
+
+
+def _upcast(events: list[RecordedEvent]) -> list[RecordedEvent]:
+    """Return the events with their data in its current shape."""
+    return [
+        _upcast_one(event) if (event.event_type, event.schema_version) in UPCASTERS else event
+        for event in events
+    ]
+
+
+def _upcast_one(event: RecordedEvent) -> RecordedEvent:
+    version, data = upcast(event.event_type, event.schema_version, event.data)
+    return replace(event, schema_version=version, data=data)
 
 
 @contextmanager
@@ -120,8 +136,8 @@ def _postgresql_events(rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
     """Build events from PostgreSQL rows, where only the JSON columns are left to decode."""
     loads = orjson.loads
     return [
-        RecordedEvent(p, st, sid, v, et, loads(d), loads(m), at, tx)
-        for p, st, sid, v, et, d, m, at, tx in rows
+        RecordedEvent(p, st, sid, v, et, loads(d), loads(m), at, tx, sv)
+        for p, st, sid, v, et, d, m, at, tx, sv in rows
     ]
 
 
@@ -129,8 +145,8 @@ def _sqlite_events(rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
     """Build events from SQLite rows, where ids are hex text and times naive UTC text."""
     loads = orjson.loads
     return [
-        RecordedEvent(p, st, UUID(sid), v, et, loads(d), loads(m), _sqlite_datetime(at), tx)
-        for p, st, sid, v, et, d, m, at, tx in rows
+        RecordedEvent(p, st, UUID(sid), v, et, loads(d), loads(m), _sqlite_datetime(at), tx, sv)
+        for p, st, sid, v, et, d, m, at, tx, sv in rows
     ]
 
 
@@ -260,6 +276,10 @@ def position_of(checkpoint: Checkpoint) -> int:
     if checkpoint.position < NO_HORIZON:
         return checkpoint.position
     return last_position_at_or_before(checkpoint)
+
+
+# The store's latest position (NULL when empty), for queries that read it with other rows.
+HEAD_SQL = f"SELECT position FROM {TABLE} ORDER BY position DESC LIMIT 1"  # noqa: S608
 
 
 def head() -> Head:

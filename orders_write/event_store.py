@@ -14,6 +14,9 @@ from django.utils import timezone
 from .events import DomainEvent
 from .models import Event
 from .signals import SIGNAL_FOR_EVENT_TYPE
+from .upcasting import upcast
+
+TABLE = Event._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class RecordedEvent:
     metadata: dict[str, Any]
     recorded_at: datetime
     transaction_id: int = 0
+    schema_version: int = 1
 
     @classmethod
     def from_row(cls, row: Event) -> "RecordedEvent":
@@ -42,19 +46,20 @@ class RecordedEvent:
             metadata=row.metadata,
             recorded_at=row.recorded_at,
             transaction_id=row.transaction_id,
+            schema_version=row.schema_version,
         )
 
 
-BEGIN_WRITING_SQL = """
-    LOCK TABLE orders_write_event IN ROW EXCLUSIVE MODE;
+BEGIN_WRITING_SQL = f"""
+    LOCK TABLE {TABLE} IN ROW EXCLUSIVE MODE;
     SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k
-"""
+"""  # noqa: S608 (no user input: the table name is the model's)
 
 
-STREAM_SQL = """
-    SELECT event_type, data::text, metadata::text FROM orders_write_event
+STREAM_SQL = f"""
+    SELECT event_type, schema_version, data::text, metadata::text FROM {TABLE}
     WHERE stream_id = %s ORDER BY version
-"""
+"""  # noqa: S608 (no user input: the table name is the model's)
 Stream = list[tuple[str, dict[str, Any], dict[str, Any]]]
 
 
@@ -78,12 +83,20 @@ def begin_writing(stream_ids: Iterable[UUID], *, reading: UUID | None = None) ->
         cursor.execute(f"{BEGIN_WRITING_SQL};{STREAM_SQL}", [keys, reading])
         cursor.nextset()
         cursor.nextset()
-        return [(t, orjson.loads(data), orjson.loads(meta)) for t, data, meta in cursor.fetchall()]
+        return [
+            (t, _current(t, v, orjson.loads(data)), orjson.loads(meta))
+            for t, v, data, meta in cursor.fetchall()
+        ]
 
 
 def _stream(stream_id: UUID) -> Stream:
     rows = Event.objects.filter(stream_id=stream_id).order_by("version")
-    return list(rows.values_list("event_type", "data", "metadata"))
+    fields = ("event_type", "schema_version", "data", "metadata")
+    return [(t, _current(t, v, data), meta) for t, v, data, meta in rows.values_list(*fields)]
+
+
+def _current(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    return upcast(event_type, schema_version, data)[1]
 
 
 def _lock_key(stream_id: UUID) -> int:
@@ -91,12 +104,8 @@ def _lock_key(stream_id: UUID) -> int:
 
 
 def load_stream(stream_id: UUID) -> list[tuple[str, dict[str, Any]]]:
-    """Return `(event_type, data)` of a stream's events in version order."""
-    return list(
-        Event.objects.filter(stream_id=stream_id)
-        .order_by("version")
-        .values_list("event_type", "data")
-    )
+    """Return `(event_type, data)` of a stream's events in version order, data upcast."""
+    return [(event_type, data) for event_type, data, _ in _stream(stream_id)]
 
 
 _last_appended: ContextVar[int | None] = ContextVar("last_appended_position", default=None)
@@ -124,6 +133,7 @@ def append(
                 stream_id=event.stream_id,
                 version=after_version + offset,
                 event_type=event.event_type,
+                schema_version=event.schema_version,
                 data=event.data(),
                 metadata=metadata,
                 recorded_at=now,

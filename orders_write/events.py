@@ -14,6 +14,9 @@ class DomainEvent:
     """Base of every event; `data()` is the JSON stored in the event store."""
 
     stream_type: ClassVar[str]
+    # The shape of `data()`: raise it by one, with an upcaster from the old shape
+    # (upcasting.py), whenever the fields change.
+    schema_version: ClassVar[int] = 1
 
     @property
     def event_type(self) -> str:

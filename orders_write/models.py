@@ -25,6 +25,7 @@ class Customer(ServiceOnlyModel):
     updated_at = models.DateTimeField(editable=False)
 
     class Meta(ServiceOnlyModel.Meta):
+        db_table = "customers"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -45,6 +46,7 @@ class Product(ServiceOnlyModel):
     updated_at = models.DateTimeField(editable=False)
 
     class Meta(ServiceOnlyModel.Meta):
+        db_table = "products"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -66,6 +68,7 @@ class Order(ServiceOnlyModel):
     updated_at = models.DateTimeField()
 
     class Meta(ServiceOnlyModel.Meta):
+        db_table = "orders"
         ordering = ["-order_date"]
         indexes = [models.Index(fields=["customer", "order_date"], name="order_customer_date_idx")]
 
@@ -83,6 +86,7 @@ class OrderItem(ServiceOnlyModel):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta(ServiceOnlyModel.Meta):
+        db_table = "order_items"
         ordering = ["order", "line_number"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_number"], name="order_item_line_unique")
@@ -120,6 +124,8 @@ class Event(models.Model):
     stream_id = models.UUIDField()
     version = models.PositiveIntegerField()
     event_type = models.CharField(max_length=60)
+    # The shape of `data` when it was recorded; upcasters bring older shapes up to date.
+    schema_version = models.PositiveSmallIntegerField(db_default=1)
     data = models.JSONField()
     metadata = models.JSONField()
     recorded_at = models.DateTimeField(db_default=Now())
@@ -130,6 +136,7 @@ class Event(models.Model):
     objects = EventQuerySet.as_manager()
 
     class Meta:
+        db_table = "events"
         base_manager_name = "objects"
         ordering = ["position"]
         constraints = [

@@ -1,10 +1,21 @@
 """Migrations: the read tables come and go with their app's migrations, on either database,
 with the indexes and unique constraints their models declare."""
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
+
+from orders_read.models import OrderSummary, ProductSalesWindow
+from orders_write import domain
+from orders_write.commands import CommandContext
+from orders_write.event_store import load_stream
+from orders_write.models import Event
+from tests.conftest import make_customer, make_order, make_product, set_status
 
 READ_TABLES = {
     "order_summary_view",
@@ -12,6 +23,7 @@ READ_TABLES = {
     "order_status_history",
     "customer_analytics_view",
     "product_sales_summary",
+    "product_sales_window",
 }
 
 # The unmanaged read models: their tables, indexes and constraints exist only because
@@ -107,3 +119,47 @@ def test_migrations_give_a_read_table_exactly_the_indexes_and_unique_constraints
 
     # then
     assert created == declared
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_bring_a_populated_database_to_the_rows_a_replay_gives():
+    # given: orders over several days, one cancelled, projected before unit_count and the
+    # sales windows existed, and stored before the write tables took their current names
+    customer = make_customer()
+    pen, ink = make_product(name="Pen"), make_product(name="Ink")
+    days = [timezone.now() - timedelta(days=n) for n in (40, 12, 3, 0)]
+    orders = [
+        make_order(customer, [(pen, 2), (ink, 1)], context=CommandContext(occurred_at=day))
+        for day in days
+    ]
+    set_status(orders[2].id, "cancelled")
+    call_command("migrate", "orders_read", "0003", verbosity=0)
+    call_command("migrate", "orders_write", "0003", verbosity=0)
+    assert "product_sales_window" not in connection.introspection.table_names()
+
+    # when
+    call_command("migrate", verbosity=0)
+
+    # then: every read table equals a replay (verify raises on any difference)
+    call_command("verify_projections", stdout=StringIO())
+    summary = OrderSummary.objects.get(order_id=orders[0].id)
+    assert (summary.item_count, summary.unit_count) == (2, 3)
+    assert ProductSalesWindow.objects.filter(product_id=pen.id).count() == 2
+    assert domain.Order.from_events(load_stream(orders[0].id)).version == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_event_table_stays_append_only_after_its_rename_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    order = make_order(make_customer(), [(make_product(), 1)])
+    call_command("migrate", "orders_write", "0003", verbosity=0)
+    call_command("migrate", "orders_write", verbosity=0)
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM events WHERE stream_id = %s", [order.id])
+    assert Event.objects.filter(stream_id=order.id).count() == 1

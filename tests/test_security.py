@@ -99,7 +99,7 @@ def test_a_database_error_is_a_bare_500(production_errors, order, monkeypatch):
     def fail(*args, **kwargs):
         raise DatabaseError('relation "secret_table" does not exist: SELECT * FROM secret_table')
 
-    monkeypatch.setattr("orders_read.queries.order_details", fail)
+    monkeypatch.setattr("orders_read.queries.get_order_details", fail)
 
     response = production_errors.get(f"/api/orders/{order.id}/")
 
@@ -160,8 +160,8 @@ def test_a_malformed_body_is_a_400_that_leaks_nothing(production_errors, raw):
 def test_the_api_is_throttled_by_default(settings):
     throttles = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]
 
-    assert "rest_framework.throttling.AnonRateThrottle" in throttles
-    assert "rest_framework.throttling.UserRateThrottle" in throttles
+    assert "config.throttling.AnonRateThrottle" in throttles
+    assert "config.throttling.UserRateThrottle" in throttles
     assert set(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]) == {"anon", "user"}
 
 
@@ -181,13 +181,29 @@ def test_a_user_beyond_the_rate_gets_429_saying_when_to_retry(tight_throttle, re
     assert 0 < int(responses[-1]["Retry-After"]) <= 60
 
 
+def test_a_users_count_starts_again_when_the_window_ends(tight_throttle, reader_api):
+    # given: the limit reached
+    for _ in range(5):
+        reader_api.get("/api/orders/")
+    assert reader_api.get("/api/orders/").status_code == 429
+
+    # when: the window's count expires
+    cache.clear()
+
+    # then
+    assert reader_api.get("/api/orders/").status_code == 200
+
+
 # --- the permission matrix: every API path, every method, three kinds of user ---
 
 ROUTE_IDS = {
     "customer": "customer",
     "customer-analytics": "customer",
+    "customer-orders": "customer",
     "product": "product",
+    "product-sales": "product",
     "order-detail": "order",
+    "order-history": "order",
     "order-status": "order",
 }
 WRITE_METHODS = {"post", "patch"}

@@ -8,7 +8,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import timedelta
 from decimal import Decimal
@@ -16,20 +17,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, F, Max, Prefetch, Sum
-from django.http import Http404
+from django.db.models.functions import TruncDate
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
-from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
 
 from orders_read import queries
-from orders_read.api import CustomerAnalyticsView, OrderViewSet
 from orders_read.bench.bulk_load import Catalogue, load_history
 from orders_read.cache import forget_popular_products
-from orders_read.models import CustomerAnalytics, OrderSummary
 from orders_write import domain, services
 from orders_write.commands import Address, CreateOrder, OrderLine, UpdateOrderStatus
 from orders_write.event_reader import count_events
@@ -48,16 +45,21 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": round(pick(0.50), 3), "p95": round(pick(0.95), 3), "p99": round(pick(0.99), 3)}
 
 
-def timed(calls: int, call: Callable[[], Any], budget: float = 20.0) -> list[float]:
-    """Run `call` `calls` times after a warm-up, or for `budget` seconds (at least 20 calls)."""
+def timed_together(
+    calls: int, reads: list[Callable[[], Any]], budget: float = 60.0
+) -> list[list[float]]:
+    """Time `reads` in turn, `calls` rounds after a warm-up (or for `budget` seconds, at
+    least 20 rounds); return each one's durations."""
     for _ in range(min(5, calls)):
-        call()
-    durations: list[float] = []
+        for read in reads:
+            read()
+    durations: list[list[float]] = [[] for _ in reads]
     deadline = time.perf_counter() + budget
-    while len(durations) < calls and (len(durations) < 20 or time.perf_counter() < deadline):
-        started = time.perf_counter()
-        call()
-        durations.append(time.perf_counter() - started)
+    while len(durations[0]) < calls and (len(durations[0]) < 20 or time.perf_counter() < deadline):
+        for read, spent in zip(reads, durations, strict=True):
+            started = time.perf_counter()
+            read()
+            spent.append(time.perf_counter() - started)
     return durations
 
 
@@ -94,7 +96,7 @@ class Benchmark:
             "rebuild": rebuilt,
             "writes": self.measure_writes(),
             "reads": self.measure_reads(),
-            "http": self.measure_http(),
+            "under_writes": self.measure_reads_under_writes(),
         }
 
     # -- writes -----------------------------------------------------------------------------
@@ -128,15 +130,8 @@ class Benchmark:
         }
 
     def _order_body(self) -> CreateOrder:
-        self.catalogue = catalogue = self.catalogue or existing_catalogue()
-        lines = self.rnd.sample(catalogue.products, k=self.rnd.choice([1, 2, 3]))
-        return CreateOrder(
-            customer_id=self.rnd.choice(catalogue.customers)[0],
-            items=tuple(OrderLine(line.product_id, self.rnd.randint(1, 3)) for line in lines),
-            shipping_address=ADDRESS,
-            payment_method="card",
-            order_id=uuid4(),
-        )
+        self.catalogue = self.catalogue or existing_catalogue()
+        return order_body(self.rnd, self.catalogue)
 
     def _create(self, body: CreateOrder) -> UUID:
         return services.create_order(body).id
@@ -147,51 +142,98 @@ class Benchmark:
     # -- reads ------------------------------------------------------------------------------
 
     def measure_reads(self) -> dict[str, Any]:
-        """Time each read the API serves, from the read model and from the normalized tables."""
+        """Time each query function, its endpoint over HTTP (DRF, token auth) and the same
+        answer computed from the normalized write tables."""
         customers = list(Customer.objects.values_list("id", flat=True)[:2000])
         orders = list(Order.objects.values_list("id", flat=True).order_by("?")[:2000])
-        pick = self.rnd.choice
-        now = timezone.now()
-        queries.popular_products(days=30)  # warm the cache
+        products = list(Product.objects.values_list("id", flat=True))
+        pick, client = self.rnd.choice, api_client()
+        today = timezone.now().date()
+        month = {"date_from": today - timedelta(days=29), "date_to": today}
+        queries.get_popular_products(days=30)  # warm the cache
         cases = {
             "customer_orders_page": (
-                lambda: orders_page(customer_id=pick(customers)),
-                lambda: normalized_customer_orders(pick(customers)),
+                lambda c: list(queries.get_orders_by_customer(c, page=1, size=10)),
+                lambda c: client.get(f"/api/customers/{c}/orders/?page=1&size=10"),
+                normalized_customer_orders,
+                lambda: pick(customers),
             ),
             "order_details": (
-                lambda: queries.order_details(pick(orders)),
-                lambda: normalized_order_details(pick(orders)),
+                queries.get_order_details,
+                lambda o: client.get(f"/api/orders/{o}/"),
+                normalized_order_details,
+                lambda: pick(orders),
+            ),
+            "order_history": (
+                queries.get_order_history,
+                lambda o: client.get(f"/api/orders/{o}/history/"),
+                load_stream,
+                lambda: pick(orders),
             ),
             "search_status_dates_amount": (
-                lambda: orders_page(**self._search(), page_size=20),
-                lambda: normalized_search(**self._search()),
+                lambda q: list(queries.search_orders(**q)[:20]),
+                lambda q: client.get("/api/orders/", {**q, "page_size": 20}),
+                lambda q: normalized_search(**q),
+                self._search,
             ),
             "popular_products_cached": (
-                lambda: queries.popular_products(days=30),
-                lambda: normalized_popular(now - timedelta(days=29)),
+                lambda _: queries.get_popular_products(days=30),
+                lambda _: client.get("/api/products/popular/?days=30"),
+                lambda _: normalized_popular(timezone.now() - timedelta(days=29)),
+                lambda: None,
             ),
             "popular_products_uncached": (
-                uncached_popular_products,
-                lambda: normalized_popular(now - timedelta(days=29)),
+                lambda _: uncached(lambda: queries.get_popular_products(days=30)),
+                lambda _: uncached(lambda: client.get("/api/products/popular/?days=30")),
+                lambda _: normalized_popular(timezone.now() - timedelta(days=29)),
+                lambda: None,
             ),
             "customer_analytics": (
-                lambda: analytics_of(pick(customers)),
-                lambda: normalized_analytics(pick(customers)),
+                queries.get_customer_analytics,
+                lambda c: client.get(f"/api/customers/{c}/analytics/"),
+                normalized_analytics,
+                lambda: pick(customers),
+            ),
+            "product_sales_month": (
+                lambda p: list(queries.get_product_sales(p, **month)),
+                lambda p: client.get(f"/api/products/{p}/sales/", month),
+                lambda p: normalized_product_sales(p, **month),
+                lambda: pick(products),
             ),
             "orders_list_page": (
-                orders_page,
-                lambda: normalized_search(limit=10),
+                lambda _: list(queries.search_orders()[:10]),
+                lambda _: client.get("/api/orders/?page_size=10"),
+                lambda _: normalized_search(limit=10),
+                lambda: None,
             ),
         }
-        return {name: self._compare(read, write) for name, (read, write) in cases.items()}
+        return {name: self._compare(*case) for name, case in cases.items()}
 
-    def _compare(self, read: Callable[[], Any], normalized: Callable[[], Any]) -> dict[str, Any]:
-        read_ms = percentiles(timed(self.calls, read))
-        normalized_ms = percentiles(timed(self.calls, normalized))
+    def _compare(
+        self,
+        query: Callable[[Any], Any],
+        endpoint: Callable[[Any], Any],
+        normalized: Callable[[Any], Any],
+        argument: Callable[[], Any],
+    ) -> dict[str, Any]:
+        # Interleaved, so that the three see the same load on a shared machine.
+        query_ms, http_ms, normalized_ms = (
+            percentiles(durations)
+            for durations in timed_together(
+                self.calls,
+                [
+                    lambda: query(argument()),
+                    lambda: _ok(endpoint(argument())),
+                    lambda: normalized(argument()),
+                ],
+            )
+        )
         return {
-            "read_model": read_ms,
+            "query": query_ms,
+            "http": http_ms,
             "normalized": normalized_ms,
-            "speedup_p95": round(normalized_ms["p95"] / max(read_ms["p95"], 1e-6), 1),
+            "http_over_query_p95": round(http_ms["p95"] / max(query_ms["p95"], 1e-6), 1),
+            "speedup_p95": round(normalized_ms["p95"] / max(query_ms["p95"], 1e-6), 1),
         }
 
     def _search(self) -> dict[str, Any]:
@@ -203,41 +245,89 @@ class Benchmark:
             "min_amount": self.rnd.choice([50, 100, 200]),
         }
 
-    def measure_http(self) -> dict[str, Any]:
-        """Latency of GET /api/orders/ through DRF, as an API client sends it (token, JSON)."""
-        user, _ = get_user_model().objects.get_or_create(username="bench")
-        token, _ = Token.objects.get_or_create(user=user)
-        client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT="application/json")
-        durations = timed(self.calls, lambda: client.get("/api/orders/?page_size=10"))
-        return {"orders_list": percentiles(durations)}
+    def measure_reads_under_writes(self, rate: float = 50) -> dict[str, Any] | None:
+        """Time the popular products (query function, cache as in production, and over HTTP)
+        while another process places `rate` orders a second; None on SQLite."""
+        if connection.vendor != "postgresql":
+            return None
+        client = api_client()
+        with placing_orders(rate) as placed:
+            query_ms, http_ms = (
+                percentiles(durations)
+                for durations in timed_together(
+                    self.calls,
+                    [
+                        lambda: queries.get_popular_products(),
+                        lambda: _ok(client.get("/api/products/popular/?days=30")),
+                    ],
+                )
+            )
+        return {"popular_products": {"query": query_ms, "http": http_ms}, **placed}
 
 
-# -- the reads as the API serves them, without HTTP, authentication and serialization ----------
+# -- the reads' helpers ------------------------------------------------------------------------
 
 
-def orders_page(**params: Any) -> list[OrderSummary]:
-    """Return the page GET /api/orders/ serves for `params`, through its filters and paginator."""
-    view = _view(OrderViewSet, params)
-    return view.paginate_queryset(view.filter_queryset(view.get_queryset()))
+def api_client() -> Client:
+    """Return a client that calls the API as an API client does (token, JSON)."""
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    token, _ = Token.objects.get_or_create(user=user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT="application/json")
 
 
-def analytics_of(customer_id: UUID) -> CustomerAnalytics | None:
-    """Return the row GET /api/customers/<id>/analytics/ serves, through the view's lookup."""
-    try:
-        return _view(CustomerAnalyticsView, {}, customer_id=customer_id).get_object()
-    except Http404:
-        return None  # not projected yet (`--no-rebuild` on a fresh load)
+def _ok(response: Any) -> Any:
+    if response.status_code >= 500 or response.status_code in (400, 401, 403):
+        raise RuntimeError(f"{response.status_code}: {response.content[:200]!r}")
+    return response
 
 
-def uncached_popular_products() -> list[dict[str, Any]]:
-    """Return GET /api/products/popular/'s answer as the first call after a sales change does."""
+def uncached(read: Callable[[], Any]) -> Any:
+    """Return `read()` as the first call after a sales change makes it."""
     forget_popular_products()
-    return queries.popular_products(days=30)
+    return read()
 
 
-def _view(view_class: type[GenericAPIView], params: dict[str, Any], **kwargs: Any) -> Any:
-    request = Request(APIRequestFactory().get("/", params))
-    return view_class(request=request, args=(), kwargs=kwargs, format_kwarg=None)
+@contextmanager
+def placing_orders(rate: float) -> Iterator[dict[str, Any]]:
+    """Place orders at `rate` a second in another process while the block runs; fill the
+    yielded dict with the orders placed and the rate reached."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": _db_url()}
+    writer = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "orders_read.bench.writer", "--rate", str(rate)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    placed: dict[str, Any] = {}
+    try:
+        if writer.stdout.readline().strip() != "ready":
+            raise RuntimeError("The order writer did not start.")
+        yield placed
+    finally:
+        writer.terminate()
+        output = writer.communicate(timeout=60)[0].split()
+    orders, seconds = int(output[0]), float(output[1])
+    placed |= {"orders_placed": orders, "orders_per_s": round(orders / seconds, 1)}
+
+
+def _db_url() -> str:
+    """Return the URL of the database this process uses (the test database in tests)."""
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s["PASSWORD"] else ""
+    port = f":{s['PORT']}" if s["PORT"] else ""
+    return f"postgres://{s['USER']}{password}@{s['HOST'] or 'localhost'}{port}/{s['NAME']}"
+
+
+def order_body(rnd: random.Random, catalogue: Catalogue) -> CreateOrder:
+    """Return an order of 1 to 3 random lines for a random customer."""
+    lines = rnd.sample(catalogue.products, k=rnd.choice([1, 2, 3]))
+    return CreateOrder(
+        customer_id=rnd.choice(catalogue.customers)[0],
+        items=tuple(OrderLine(line.product_id, rnd.randint(1, 3)) for line in lines),
+        shipping_address=ADDRESS,
+        payment_method="card",
+        order_id=uuid4(),
+    )
 
 
 def existing_catalogue() -> Catalogue:
@@ -312,7 +402,7 @@ def normalized_customer_orders(customer_id: UUID) -> list:
     return list(
         Order.objects.filter(customer_id=customer_id)
         .select_related("customer")
-        .annotate(item_count=Sum("items__quantity"))
+        .annotate(item_count=Count("items"), unit_count=Sum("items__quantity"))
         .order_by("-order_date", "-id")[:10]
     )
 
@@ -329,7 +419,9 @@ def normalized_order_details(order_id: UUID) -> tuple:
 
 
 def normalized_search(limit: int = 20, **criteria: Any) -> list:
-    orders = Order.objects.select_related("customer").annotate(item_count=Sum("items__quantity"))
+    orders = Order.objects.select_related("customer").annotate(
+        item_count=Count("items"), unit_count=Sum("items__quantity")
+    )
     if criteria.get("status"):
         orders = orders.filter(status=criteria["status"])
     if criteria.get("date_from"):
@@ -347,11 +439,29 @@ def normalized_popular(since: Any) -> list:
         .exclude(order__status=domain.CANCELLED)
         .values("product_id", "product__name", "product__category")
         .annotate(
-            units_sold=Sum("quantity"),
-            order_count=Count("order", distinct=True),
-            revenue=Sum(F("quantity") * F("unit_price")),
+            total_quantity=Sum("quantity"),
+            total_orders=Count("order", distinct=True),
+            total_revenue=Sum(F("quantity") * F("unit_price")),
         )
-        .order_by("-units_sold", "product__name")[:10]
+        .order_by("-total_quantity", "product__name")[:10]
+    )
+
+
+def normalized_product_sales(product_id: UUID, *, date_from: Any, date_to: Any) -> list:
+    return list(
+        OrderItem.objects.filter(
+            product_id=product_id,
+            order__order_date__gte=queries.start_of_day(date_from),
+            order__order_date__lt=queries.start_of_day(date_to + timedelta(days=1)),
+        )
+        .exclude(order__status=domain.CANCELLED)
+        .values(sale_date=TruncDate("order__order_date"))
+        .annotate(
+            total_quantity=Sum("quantity"),
+            total_orders=Count("order", distinct=True),
+            total_revenue=Sum(F("quantity") * F("unit_price")),
+        )
+        .order_by("sale_date")
     )
 
 

@@ -43,6 +43,7 @@ class _Rows:
                 "stream_id": event.stream_id,
                 "version": version,
                 "event_type": event.event_type,
+                "schema_version": event.schema_version,
                 "data": event.data(),
                 "metadata": {
                     "actor": "bulk_load",

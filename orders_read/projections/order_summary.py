@@ -23,7 +23,8 @@ def summary_row(event: RecordedEvent) -> dict[str, Any]:
         "order_date": moment(data["order_date"]),
         "total_amount": Decimal(data["total_amount"]),
         "status": data["status"],
-        "item_count": sum(item["quantity"] for item in data["items"]),
+        "item_count": len(data["items"]),
+        "unit_count": sum(item["quantity"] for item in data["items"]),
         "version": event.version,
     }
 

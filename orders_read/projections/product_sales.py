@@ -1,20 +1,27 @@
 """product_sales_summary: one row per product and day with the units, orders and revenue of
-counted orders, and the ledger of what each order line added (product_sales_lines), so that
-cancelling an order takes its lines out exactly once."""
+counted orders; product_sales_window: the same per product over the last 7 and 30 days it sold
+(what the popular products read); and the ledger of what each order line added
+(product_sales_lines), so that cancelling an order takes its lines out exactly once."""
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
 
 from ..cache import forget_popular_products
-from ..models import ProductSaleLine, ProductSales
-from .rows import Need, Projection, RowStore, Table, group, key
+from ..models import ProductSaleLine, ProductSales, ProductSalesWindow
+from .rows import Need, Projection, Row, RowStore, Table, group, key
 from .values import moment, uuid
 
 SALES = Table(ProductSales, key=("product_id", "sale_date"), lookups=("product_id",), shared=True)
+WINDOW = Table(
+    ProductSalesWindow, key=("product_id", "window_days"), lookups=("product_id",), shared=True
+)
 SALE_LINES = Table(ProductSaleLine, key=("order_id", "product_id"), group_by="order_id")
+# The windows kept per product, in days; the popular products of other windows sum daily rows.
+WINDOWS = (7, 30)
 
 
 def sale_line_rows(event: RecordedEvent) -> list[dict[str, Any]]:
@@ -56,6 +63,8 @@ def count_order_in_sales(event: RecordedEvent, rows: RowStore) -> None:
             rows.add(SALES, daily_sales_row(item, line))
         else:
             _add_to_day(rows, day, line, sign=1)
+        for size in WINDOWS:
+            _count_line_in_window(rows, item, line, size)
 
 
 def take_cancelled_order_out_of_sales(event: RecordedEvent, rows: RowStore) -> None:
@@ -66,6 +75,8 @@ def take_cancelled_order_out_of_sales(event: RecordedEvent, rows: RowStore) -> N
             rows.change(SALE_LINES, line, counted=False)
             day = rows.get(SALES, line["product_id"], line["sale_date"])
             _add_to_day(rows, day, line, sign=-1)
+            for size in WINDOWS:
+                _take_line_out_of_window(rows, line, size)
 
 
 def _add_to_day(rows: RowStore, day: dict[str, Any], line: dict[str, Any], *, sign: int) -> None:
@@ -78,20 +89,85 @@ def _add_to_day(rows: RowStore, day: dict[str, Any], line: dict[str, Any], *, si
     )
 
 
+def window_row(item: dict[str, Any], line: dict[str, Any], size: int) -> Row:
+    """Return the window a product's first sale starts."""
+    return {
+        "product_id": line["product_id"],
+        "window_days": size,
+        "last_day": line["sale_date"],
+        "product_name": item["product_name"],
+        "category": item["category"],
+        "days": {},
+        "version": item["product_version"],
+        **window_totals({}),
+    }
+
+
+def _count_line_in_window(rows: RowStore, item: dict[str, Any], line: Row, size: int) -> None:
+    window = rows.get(WINDOW, line["product_id"], size)
+    if window is None:
+        window = window_row(item, line, size)
+        rows.add(WINDOW, window)
+    last_day = max(window["last_day"], line["sale_date"])
+    if line["sale_date"] <= last_day - timedelta(days=size):
+        return  # sold before the window
+    days = days_since(window["days"], last_day - timedelta(days=size - 1))
+    days[line["sale_date"].isoformat()] = _plus(days.get(line["sale_date"].isoformat()), line, 1)
+    values = {"last_day": last_day, "days": days, **window_totals(days)}
+    if item["product_version"] > window["version"]:
+        values |= {"product_name": item["product_name"], "category": item["category"]}
+        values["version"] = item["product_version"]
+    rows.change(WINDOW, window, **values)
+
+
+def _take_line_out_of_window(rows: RowStore, line: Row, size: int) -> None:
+    window = rows.get(WINDOW, line["product_id"], size)
+    sold_on = line["sale_date"].isoformat()
+    if window is None or sold_on not in window["days"]:
+        return  # sold before the window
+    days = {**window["days"], sold_on: _plus(window["days"][sold_on], line, -1)}
+    rows.change(WINDOW, window, days=days, **window_totals(days))
+
+
+def days_since(days: dict[str, list], first_day: date) -> dict[str, list]:
+    """Return the days of a window from `first_day` on (ISO days compare as text)."""
+    first = first_day.isoformat()
+    return {day: totals for day, totals in days.items() if day >= first}
+
+
+def window_totals(days: dict[str, list]) -> dict[str, Any]:
+    """Return a window's total units, orders and revenue over its `days`."""
+    return {
+        "total_quantity": sum(quantity for quantity, _, _ in days.values()),
+        "total_orders": sum(orders for _, orders, _ in days.values()),
+        "total_revenue": sum((Decimal(revenue) for _, _, revenue in days.values()), Decimal(0)),
+    }
+
+
+def _plus(totals: list | None, line: Row, sign: int) -> list:
+    quantity, orders, revenue = totals or (0, 0, "0.00")
+    revenue = Decimal(revenue) + sign * line["revenue"]
+    return [quantity + sign * line["quantity"], orders + sign, str(revenue)]
+
+
 def rename_product_in_sales(event: RecordedEvent, rows: RowStore) -> None:
-    rows.update_all(
-        SALES,
-        {"product_id": event.stream_id},
-        newer=("version", event.version),
-        product_name=event.data["name"],
-        category=event.data["category"],
-    )
+    for table in (SALES, WINDOW):
+        rows.update_all(
+            table,
+            {"product_id": event.stream_id},
+            newer=("version", event.version),
+            product_name=event.data["name"],
+            category=event.data["category"],
+        )
 
 
 def the_days_sold(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
     sale_date = moment(event.data["order_date"]).date()
     for item in event.data["items"]:
-        yield key(SALES, uuid(item["product_id"]), sale_date)
+        product_id = uuid(item["product_id"])
+        yield key(SALES, product_id, sale_date)
+        for size in WINDOWS:
+            yield key(WINDOW, product_id, size)
 
 
 def the_order_lines(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
@@ -104,11 +180,13 @@ def the_cancelled_lines_and_days(event: RecordedEvent, rows: RowStore) -> Iterat
         yield group(SALE_LINES, event.stream_id)
         for line in rows.peek_group(SALE_LINES, event.stream_id):
             yield key(SALES, line["product_id"], line["sale_date"])
+            for size in WINDOWS:
+                yield key(WINDOW, line["product_id"], size)
 
 
 PROJECTION = Projection(
     name="product_sales",
-    tables=(SALES, SALE_LINES),
+    tables=(SALES, WINDOW, SALE_LINES),
     rules={
         "OrderCreated": count_order_in_sales,
         "OrderStatusUpdated": take_cancelled_order_out_of_sales,

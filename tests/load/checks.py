@@ -39,16 +39,14 @@ def load_store(database_url: str) -> Store:
     with psycopg.connect(database_url) as connection:
         rows = connection.execute(
             "SELECT stream_type, stream_id::text, version, event_type, data "
-            "FROM orders_write_event ORDER BY stream_id, version"
+            "FROM events ORDER BY stream_id, version"
         ).fetchall()
-        orders = connection.execute(
-            "SELECT id::text, status, version FROM orders_write_order"
-        ).fetchall()
+        orders = connection.execute("SELECT id::text, status, version FROM orders").fetchall()
         items = connection.execute(
-            "SELECT order_id::text, count(*) FROM orders_write_orderitem GROUP BY order_id"
+            "SELECT order_id::text, count(*) FROM order_items GROUP BY order_id"
         ).fetchall()
-        customers = connection.execute("SELECT id::text FROM orders_write_customer").fetchall()
-        products = connection.execute("SELECT id::text FROM orders_write_product").fetchall()
+        customers = connection.execute("SELECT id::text FROM customers").fetchall()
+        products = connection.execute("SELECT id::text FROM products").fetchall()
     events: dict[str, list[tuple[int, str, dict]]] = defaultdict(list)
     stream_types = {}
     for stream_type, stream_id, version, event_type, data in rows:

@@ -15,7 +15,7 @@ PROJECTIONS = (
 )
 OLDEST_UNAPPLIED_SQL = """
     SELECT EXTRACT(EPOCH FROM clock_timestamp() - MIN(recorded_at))
-    FROM orders_write_event WHERE (transaction_id, position) > (%s, %s)
+    FROM events WHERE (transaction_id, position) > (%s, %s)
 """
 
 

@@ -89,7 +89,8 @@ def test_order_list_returns_summary_rows_newest_first(reader_api, customer, chea
     assert first["customer_id"] == str(customer.id)
     assert first["customer_name"] == customer.name
     assert first["status"] == "pending"
-    assert first["item_count"] == 3
+    assert first["item_count"] == 1  # order lines, as the tutorial counts them
+    assert first["unit_count"] == 3
     assert first["version"] == 1
     assert first["total_amount"] == "15.00"
 
@@ -523,8 +524,9 @@ def test_listing_costs_the_same_number_of_queries_whatever_the_page_size(reader_
     assert len(small_page.captured_queries) == len(large_page.captured_queries)
     pages = [q for q in large_page.captured_queries if "order_summary_view" in q["sql"]]
     assert len(pages) == 1  # the page: keyset pages need no count
-    # The others tell which position the page reflects: the projection's state, the head.
-    assert len(large_page.captured_queries) == 3
+    # The other tells which position the page reflects: the projection's state and the
+    # store's head, read together.
+    assert len(large_page.captured_queries) == 2
 
 
 # --- GET /api/orders/{id}/ ---------------------------------------------------------------------
@@ -685,9 +687,9 @@ def test_popular_products_are_the_top_ten_by_units_sold(reader_api, customer):
     top = rows[0]
     assert top["product_id"] == str(products[-1].id)
     assert top["category"] == "books"
-    assert top["units_sold"] == 11
-    assert top["order_count"] == 1
-    assert top["revenue"] == "22.00"
+    assert top["total_quantity"] == 11
+    assert top["total_orders"] == 1
+    assert top["total_revenue"] == "22.00"
 
 
 def test_popular_products_default_to_the_last_30_days(reader_api, customer, cheap):
@@ -698,7 +700,7 @@ def test_popular_products_default_to_the_last_30_days(reader_api, customer, chea
     rows = popular(reader_api)
 
     # then
-    assert [(row["product_name"], row["units_sold"]) for row in rows] == [("Cheap", 2)]
+    assert [(row["product_name"], row["total_quantity"]) for row in rows] == [("Cheap", 2)]
 
 
 def test_popular_products_break_ties_by_name(reader_api, customer):
@@ -725,7 +727,7 @@ def test_popular_products_add_up_units_and_orders_across_days(reader_api, custom
     rows = popular(reader_api, days=30)
 
     # then
-    assert [(row["units_sold"], row["order_count"], row["revenue"]) for row in rows] == [
+    assert [(row["total_quantity"], row["total_orders"], row["total_revenue"]) for row in rows] == [
         (8, 3, "40.00")
     ]
 
@@ -763,7 +765,7 @@ def test_popular_products_exclude_cancelled_orders(reader_api, customer):
     rows = popular(reader_api, days=30)
 
     # then
-    assert [(row["product_name"], row["units_sold"], row["order_count"]) for row in rows] == [
+    assert [(row["product_name"], row["total_quantity"], row["total_orders"]) for row in rows] == [
         ("Kept", 2, 2)
     ]
 
@@ -787,9 +789,9 @@ def test_popular_products_show_a_new_order_on_the_next_call(reader_api, customer
     make_order(customer, [(cheap, 4)])
 
     # then
-    assert [(row["product_name"], row["units_sold"]) for row in popular(reader_api, days=30)] == [
-        ("Cheap", 4)
-    ]
+    assert [
+        (row["product_name"], row["total_quantity"]) for row in popular(reader_api, days=30)
+    ] == [("Cheap", 4)]
 
 
 def test_popular_products_stay_fresh_once_the_command_commits(
@@ -797,21 +799,21 @@ def test_popular_products_stay_fresh_once_the_command_commits(
 ):
     # given: the answer is cached
     make_order(customer, [(cheap, 1)])
-    assert popular(reader_api, days=30)[0]["units_sold"] == 1
+    assert popular(reader_api, days=30)[0]["total_quantity"] == 1
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
         order = make_order(customer, [(cheap, 4)])
 
     # then
-    assert popular(reader_api, days=30)[0]["units_sold"] == 5
+    assert popular(reader_api, days=30)[0]["total_quantity"] == 5
 
     # and when it is cancelled
     with django_capture_on_commit_callbacks(execute=True):
         set_status(order.id, "cancelled")
 
     # then
-    assert popular(reader_api, days=30)[0]["units_sold"] == 1
+    assert popular(reader_api, days=30)[0]["total_quantity"] == 1
 
 
 def test_popular_products_stay_fresh_when_the_cache_loses_its_generation_key(
@@ -820,20 +822,20 @@ def test_popular_products_stay_fresh_when_the_cache_loses_its_generation_key(
     # given: an answer cached before the order, and the cache then evicts the generation key
     assert popular(reader_api, days=30) == []
     make_order(customer, [(cheap, 4)])
-    assert popular(reader_api, days=30)[0]["units_sold"] == 4
+    assert popular(reader_api, days=30)[0]["total_quantity"] == 4
     cache.delete(GENERATION_KEY)
 
     # when
     rows = popular(reader_api, days=30)
 
     # then
-    assert [(row["product_name"], row["units_sold"]) for row in rows] == [("Cheap", 4)]
+    assert [(row["product_name"], row["total_quantity"]) for row in rows] == [("Cheap", 4)]
 
 
 def test_popular_products_show_a_cancellation_on_the_next_call(reader_api, customer, cheap):
     # given
     order = make_order(customer, [(cheap, 3)])
-    assert popular(reader_api, days=30)[0]["units_sold"] == 3
+    assert popular(reader_api, days=30)[0]["total_quantity"] == 3
 
     # when
     set_status(order.id, "cancelled")
@@ -948,3 +950,150 @@ def test_an_order_placed_over_http_can_be_read_back_from_the_query_api(admin_api
     analytics = admin_api.get(analytics_url(customer.id)).json()
     assert (analytics["total_orders"], analytics["total_spent"]) == (1, "49.80")
     assert popular(admin_api, days=1)[0]["product_name"] == "Kettle"
+
+
+# --- the tutorial's queries, one endpoint each ------------------------------------------------
+
+
+def customer_orders_url(customer_id) -> str:
+    return f"/api/customers/{customer_id}/orders/"
+
+
+def test_customer_orders_come_by_page_and_size_with_count_and_links(reader_api, customer, cheap):
+    # given
+    placed = [make_order(customer, [(cheap, 1)], context=at(2026, 1, day, 9)) for day in (1, 2, 3)]
+    make_order(make_customer(), [(cheap, 1)])
+
+    # when
+    first = reader_api.get(customer_orders_url(customer.id), {"size": 2}).json()
+    second = reader_api.get(customer_orders_url(customer.id), {"page": 2, "size": 2}).json()
+
+    # then
+    assert first["count"] == second["count"] == 3
+    assert [r["order_id"] for r in first["results"]] == [str(placed[2].id), str(placed[1].id)]
+    assert [r["order_id"] for r in second["results"]] == [str(placed[0].id)]
+    assert "page=2" in first["next"] and "size=2" in first["next"]
+    assert first["previous"] is None and second["next"] is None
+    assert "page=" not in second["previous"] and "size=2" in second["previous"]
+
+
+def test_customer_orders_past_the_last_page_are_a_404(reader_api, order):
+    response = reader_api.get(customer_orders_url(order.customer_id), {"page": 2})
+
+    assert response.status_code == 404
+
+
+def test_customer_without_orders_has_an_empty_first_page(reader_api, customer):
+    response = reader_api.get(customer_orders_url(customer.id))
+
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+@pytest.mark.parametrize(("name", "value"), [("page", "0"), ("page", "x"), ("size", "101")])
+def test_bad_page_or_size_is_a_400_naming_it(reader_api, customer, name, value):
+    response = reader_api.get(customer_orders_url(customer.id), {name: value})
+
+    assert response.status_code == 400
+    assert name in response.json()
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "instead"),
+    [
+        (ORDERS, "page", "cursor"),
+        (ORDERS, "size", "page_size"),
+        ("customer-orders", "page_size", "size"),
+        ("customer-orders", "cursor", "page"),
+    ],
+)
+def test_a_paging_parameter_of_the_other_kind_is_a_400_naming_the_right_one(
+    reader_api, customer, url, name, instead
+):
+    url = customer_orders_url(customer.id) if url == "customer-orders" else url
+
+    response = reader_api.get(url, {name: "2"})
+
+    assert response.status_code == 400
+    assert f"`{instead}`" in response.json()[name][0]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/orders/{order}/",
+        "/api/orders/{order}/history/",
+        "/api/customers/{customer}/analytics/",
+        "/api/customers/{customer}/orders/",
+        "/api/products/popular/",
+        "/api/products/{product}/sales/",
+        "/api/projections/",
+        "/api/orders/",
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_listing_the_ones_taken(
+    reader_api, order, customer, product, path
+):
+    url = path.format(order=order.id, customer=customer.id, product=product.id)
+
+    response = reader_api.get(url, {"colour": "blue"})
+
+    assert response.status_code == 400
+    assert "Query parameters of this endpoint" in response.json()["colour"][0]
+
+
+def test_format_is_taken_by_every_read_endpoint(reader_api, order):
+    response = reader_api.get(order_url(order.id), {"format": "json"})
+
+    assert response.status_code == 200
+
+
+def test_order_history_lists_the_status_changes_oldest_first(reader_api, order):
+    # given
+    set_status(order.id, "confirmed", "cancelled")
+
+    # when
+    response = reader_api.get(f"/api/orders/{order.id}/history/")
+
+    # then
+    assert response.status_code == 200
+    assert [(c["status"], c["version"]) for c in response.json()] == [
+        ("pending", 1),
+        ("confirmed", 2),
+        ("cancelled", 3),
+    ]
+    assert set(response.json()[0]) == {
+        "order_id", "status", "changed_by", "changed_at", "reason", "version"
+    }  # fmt: skip
+
+
+def test_history_of_an_unknown_order_is_a_404(reader_api):
+    assert reader_api.get(f"/api/orders/{uuid4()}/history/").status_code == 404
+
+
+def test_product_sales_list_the_products_days_between_date_from_and_date_to(
+    reader_api, customer, cheap
+):
+    # given
+    for day in (1, 2, 3):
+        make_order(customer, [(cheap, day)], context=at(2026, 1, day, 9))
+
+    # when
+    response = reader_api.get(
+        f"/api/products/{cheap.id}/sales/", {"date_from": "2026-01-02", "date_to": "2026-01-03"}
+    )
+
+    # then
+    assert response.status_code == 200
+    assert [(r["sale_date"], r["total_quantity"], r["total_orders"]) for r in response.json()] == [
+        ("2026-01-02", 2, 1),
+        ("2026-01-03", 3, 1),
+    ]
+    assert response.json()[0]["total_revenue"] == "10.00"
+
+
+def test_product_sales_refuse_a_malformed_date_with_a_400(reader_api, product):
+    response = reader_api.get(f"/api/products/{product.id}/sales/", {"date_from": "2026-13-01"})
+
+    assert response.status_code == 400
+    assert "date_from" in response.json()

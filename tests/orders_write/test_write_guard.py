@@ -271,8 +271,8 @@ def test_appending_an_event_outside_a_service_is_refused(customer):
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE orders_write_event SET event_type = 'Tampered' WHERE position = %s",
-        "DELETE FROM orders_write_event WHERE position = %s",
+        "UPDATE events SET event_type = 'Tampered' WHERE position = %s",
+        "DELETE FROM events WHERE position = %s",
     ],
     ids=["UPDATE", "DELETE"],
 )
