@@ -21,15 +21,19 @@ class CountingThrottle(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.cache.add(self.key, 0, self.duration)
+        self.now = self.timer()
+        if self.cache.add(self.key, 0, self.duration):
+            self.cache.set(f"{self.key}:start", self.now, self.duration)
         try:
             count = self.cache.incr(self.key)
         except ValueError:  # the window ended between add and incr
             self.cache.set(self.key, count := 1, self.duration)
         return count <= self.num_requests
 
-    def wait(self) -> float | None:
-        return None  # the window's start is not kept: no Retry-After
+    def wait(self) -> float:
+        """Return the seconds left in the client's window."""
+        started = self.cache.get(f"{self.key}:start", self.now)
+        return max(1.0, started + self.duration - self.now)
 
 
 class AnonRateThrottle(CountingThrottle, throttling.AnonRateThrottle):

@@ -74,7 +74,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 
 
 def _product_point(product: dict) -> Point:
-    return Point(Truncator(product["product_name"]).chars(22), product["units_sold"])
+    return Point(Truncator(product["product_name"]).chars(22), product["total_quantity"])
 
 
 def order_story_page(request: HttpRequest, order_id: UUID) -> HttpResponse:

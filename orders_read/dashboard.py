@@ -66,7 +66,7 @@ def _figures(days: int, first_day: date) -> Dashboard:
         revenue_per_day=_every_day(first_day, days, _revenue_by_day(first_day), Decimal(0)),
         orders_per_day=_every_day(first_day, days, _orders_by_day(first_day), 0),
         orders_by_status=_orders_by_status(first_day),
-        top_products=queries.popular_products(days=days),
+        top_products=queries.get_popular_products(days=days),
         top_customers={segment: _top_customers(segment) for segment, _ in SEGMENT_CHOICES},
     )
 

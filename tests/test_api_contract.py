@@ -143,12 +143,12 @@ def test_each_resource_has_one_path_parameter_name(schema):
     }
 
 
-def test_a_created_order_links_to_its_details_and_its_status_change(schema):
+def test_a_created_order_links_to_its_details_history_and_status_change(schema):
     created = schema["paths"]["/api/orders/"]["post"]["responses"]["201"]
 
     targets = {link["operationId"] for link in created["links"].values()}
 
-    assert targets == {"orders_retrieve", "orders_status_create"}
+    assert targets == {"orders_retrieve", "orders_history_list", "orders_status_create"}
     for link in created["links"].values():
         assert link["parameters"] == {"order_id": "$response.body#/order_id"}
 

@@ -134,7 +134,7 @@ def test_migrations_bring_a_populated_database_to_the_rows_a_replay_gives():
     ]
     set_status(orders[2].id, "cancelled")
     call_command("migrate", "orders_read", "0003", verbosity=0)
-    call_command("migrate", "orders_write", "0003", verbosity=0)
+    call_command("migrate", "orders_write", "0004", verbosity=0)
     assert "product_sales_window" not in connection.introspection.table_names()
 
     # when
@@ -153,7 +153,7 @@ def test_the_event_table_stays_append_only_after_its_rename_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
     order = make_order(make_customer(), [(make_product(), 1)])
-    call_command("migrate", "orders_write", "0003", verbosity=0)
+    call_command("migrate", "orders_write", "0004", verbosity=0)
     call_command("migrate", "orders_write", verbosity=0)
 
     with (

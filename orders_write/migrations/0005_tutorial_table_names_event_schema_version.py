@@ -27,7 +27,7 @@ def restore_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders_write", "0003_product_price_validator_base_manager"),
+        ("orders_write", "0004_event_correlation_idx"),
     ]
 
     operations = [
