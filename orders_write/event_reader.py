@@ -260,15 +260,17 @@ def last_position_at_or_before(checkpoint: Checkpoint) -> int:
     return row[0] if row else 0
 
 
-def checkpoint_at(position: int) -> Checkpoint | None:
-    """Return the checkpoint just after the event at `position`, or None if there is none."""
+def checkpoint_at(position: int) -> Checkpoint:
+    """Return the checkpoint just after the last event at or before `position` (the start of
+    the store if there is none)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT transaction_id FROM {TABLE} WHERE position = %s",  # noqa: S608 (model's)
+            f"SELECT transaction_id, position FROM {TABLE}"  # noqa: S608 (the model's table)
+            " WHERE position <= %s ORDER BY position DESC LIMIT 1",
             [position],
         )
         row = cursor.fetchone()
-    return Checkpoint(row[0], position) if row else None
+    return Checkpoint(*row) if row else Checkpoint.START
 
 
 def position_of(checkpoint: Checkpoint) -> int:

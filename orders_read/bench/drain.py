@@ -68,7 +68,7 @@ def _passed(state: ProjectionState, target: Checkpoint) -> bool:
 
 def wait_until_current() -> None:
     """Wait until every projection's checkpoint is at the head of the store (or stalled)."""
-    target = checkpoint_at(head().position) or Checkpoint.START
+    target = checkpoint_at(head().position)
     while True:
         states = {s.name: s for s in ProjectionState.objects.all()}
         if all(

@@ -96,7 +96,7 @@ def quiet(timeout: float = SETTLE_SECONDS) -> None:
 
 def target() -> Checkpoint:
     position = head().position
-    return checkpoint_at(position) if position else Checkpoint.START
+    return checkpoint_at(position)
 
 
 def settle(timeout: float = SETTLE_SECONDS) -> None:

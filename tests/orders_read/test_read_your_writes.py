@@ -109,13 +109,11 @@ def test_a_malformed_x_min_position_is_a_400_even_with_a_good_min_position(admin
     assert error_fields(response) == {"X-Min-Position"}
 
 
-def test_a_position_no_event_has_is_a_400(admin_api, order):
+def test_a_position_past_the_newest_event_asks_for_the_newest(admin_api, order):
     response = admin_api.get(ORDERS, HTTP_X_MIN_POSITION=str(head() + 1000))
 
-    assert response.status_code == 400
-    assert response.json()["errors"] == [
-        {"field": "min_position", "code": "invalid", "message": "No event has this position."}
-    ]
+    assert response.status_code == 200
+    assert int(response["X-Projection-Position"]) == head()
 
 
 def test_a_projection_that_does_not_reach_the_position_in_time_gives_a_503(
