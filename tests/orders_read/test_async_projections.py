@@ -158,6 +158,8 @@ def test_a_client_reads_its_own_write(admin_api, customer, product):
 
 def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, product):
     settings.READ_WAIT_SECONDS = 0.2
+    settle()
+    quiet()  # the worker has let go of every projection
     try:
         with advancing("order_details") as held:  # no worker can advance it meanwhile
             assert held
@@ -175,6 +177,8 @@ def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, p
 
 
 def test_each_projection_is_advanced_by_one_worker_at_a_time(customer, product):
+    settle()
+    quiet()  # the worker has let go of every projection
     with advancing("order_summary") as held:
         assert held
         order = make_order(customer, [(product, 1)])
