@@ -1,7 +1,8 @@
 """Start and stop a production-style server for the load run and the fuzzer.
 
-A scratch PostgreSQL database, migrated, with a superuser and its API token; gunicorn with
-several workers, DEBUG off, bound to the loopback interface only.
+A scratch PostgreSQL database, migrated by its owner, with a superuser and its API token;
+gunicorn with several workers, DEBUG off, bound to the loopback interface only, connected as
+the application's least-privileged role (`manage.py create_app_role`).
 """
 
 import http.client
@@ -34,7 +35,8 @@ STOP_TIMEOUT_SECONDS = 15
 @dataclass
 class Server:
     """A running gunicorn master on a scratch database (async mode: with a read database
-    of its own and Celery worker and beat processes)."""
+    of its own and Celery worker and beat processes). The URLs are the owner's; the server
+    and the workers connect as `app_role`."""
 
     port: int
     token: str
@@ -45,6 +47,7 @@ class Server:
     read_database_url: str = ""
     celery: list[subprocess.Popen] = field(default_factory=list)
     celery_kills: list[int] = field(default_factory=list)
+    app_role: str = ""
 
     def celery_children(self) -> list[int]:
         """Return the pids of the Celery worker's pool processes (they run the tasks)."""
@@ -196,8 +199,35 @@ def prepare_database(database_url: str) -> str:
     return output.split()[2]
 
 
+def as_role(database_url: str, role: str) -> str:
+    """Return `database_url` with `role` as its user."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+
+
+@contextmanager
+def app_role(database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Create the application's role on the database(s) (as their owner); yield it with the
+    environment that connects as it; drop it afterwards."""
+    role = f"orders_app_{secrets.token_hex(4)}"
+    owner_urls = [database_url, *filter(None, [os.environ.get("READ_DATABASE_URL")])]
+    try:
+        manage("create_app_role", role, database_url=database_url)
+        environment = {"DATABASE_URL": as_role(database_url, role)}
+        if len(owner_urls) > 1:
+            manage("create_app_role", role, "--database=read", database_url=database_url)
+            environment["READ_DATABASE_URL"] = as_role(owner_urls[1], role)
+        yield role, environment
+    finally:
+        for url in owner_urls:
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def start_gunicorn(
-    database_url: str, *, port: int, workers: int, log_path: Path
+    database_url: str, *, port: int, workers: int, log_path: Path, **environment: str
 ) -> subprocess.Popen:
     """Start gunicorn's master on the loopback interface."""
     command = [
@@ -213,7 +243,11 @@ def start_gunicorn(
     ]
     with log_path.open("wb") as log:
         return subprocess.Popen(  # noqa: S603 (fixed argument list)
-            command, cwd=ROOT, env=server_environment(database_url), stdout=log, stderr=log
+            command,
+            cwd=ROOT,
+            env=server_environment(database_url, **environment),
+            stdout=log,
+            stderr=log,
         )
 
 
@@ -235,13 +269,24 @@ def wait_until_ready(server: Server) -> None:
     raise RuntimeError(f"gunicorn did not become ready:\n{server.log_tail()}")
 
 
+def check_connected_as(role: str, database_url: str) -> None:
+    """Raise unless the server's connections to the database log in as `role`."""
+    with psycopg.connect(database_url) as connection:
+        users = connection.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    if users != [(role,)]:
+        raise RuntimeError(f"The server should connect as {role!r} only, not as {users}.")
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so that a stopped run still stops gunicorn and drops its
     database."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
-def start_celery(database_url: str, logs: Path) -> list[subprocess.Popen]:
+def start_celery(database_url: str, logs: Path, **environment: str) -> list[subprocess.Popen]:
     """Start a Celery worker (two pool processes) and Celery beat (the sweep)."""
     celery = [PYTHON, "-m", "celery", "-A", "config"]
     commands = {
@@ -253,7 +298,11 @@ def start_celery(database_url: str, logs: Path) -> list[subprocess.Popen]:
         with (logs / f"celery-{name}.log").open("wb") as log:
             processes.append(
                 subprocess.Popen(  # noqa: S603 (fixed argument list)
-                    command, cwd=ROOT, env=server_environment(database_url), stdout=log, stderr=log
+                    command,
+                    cwd=ROOT,
+                    env=server_environment(database_url, **environment),
+                    stdout=log,
+                    stderr=log,
                 )
             )
     return processes
@@ -297,17 +346,26 @@ def live_server(
         tempfile.TemporaryDirectory(prefix="orders_gunicorn_") as logs,
     ):
         token = prepare_database(url)
-        port = port or free_port()
-        log_path = Path(logs) / "gunicorn.log"
-        process = start_gunicorn(url, port=port, workers=workers, log_path=log_path)
-        server = Server(
-            port=port, token=token, database_url=url, process=process, log_path=log_path
-        )
-        if read_url := os.environ.get("READ_DATABASE_URL", ""):
-            server.read_database_url = read_url
-            server.celery = start_celery(url, Path(logs))
-        try:
-            wait_until_ready(server)
-            yield server
-        finally:
-            server.stop()
+        with app_role(url) as (role, environment):
+            port = port or free_port()
+            log_path = Path(logs) / "gunicorn.log"
+            process = start_gunicorn(
+                url, port=port, workers=workers, log_path=log_path, **environment
+            )
+            server = Server(
+                port=port,
+                token=token,
+                database_url=url,
+                process=process,
+                log_path=log_path,
+                app_role=role,
+            )
+            if read_url := os.environ.get("READ_DATABASE_URL", ""):
+                server.read_database_url = read_url
+                server.celery = start_celery(url, Path(logs), **environment)
+            try:
+                wait_until_ready(server)
+                check_connected_as(role, url)
+                yield server
+            finally:
+                server.stop()

@@ -6,6 +6,7 @@ from orders_read.management.arguments import (
     chosen_processes,
     chosen_projections,
 )
+from orders_read.management.privileges import as_table_owner
 from orders_read.management.progress import ProgressBar
 from orders_read.rebuild import rebuild
 
@@ -33,12 +34,13 @@ class Command(BaseCommand):
         if options["interactive"] and not self._confirmed(projections):
             raise CommandError("Rebuild cancelled.")
         bar = ProgressBar(self.stdout, "rebuild", "events", enabled=options["verbosity"] >= 1)
-        replayed = rebuild(
-            projections,
-            batch_size=batch_size,
-            progress=bar.update,
-            processes=chosen_processes(processes),
-        )
+        with as_table_owner("rebuild_projections"):
+            replayed = rebuild(
+                projections,
+                batch_size=batch_size,
+                progress=bar.update,
+                processes=chosen_processes(processes),
+            )
         bar.finish()
         if options["verbosity"] >= 1:
             self.stdout.write(

@@ -6,6 +6,7 @@ from orders_read.management.arguments import (
     chosen_processes,
     chosen_projections,
 )
+from orders_read.management.privileges import as_table_owner
 from orders_read.rebuild import Difference, verify
 
 
@@ -23,7 +24,8 @@ class Command(BaseCommand):
         self, *args: object, names: list[str], show: int, processes: int, **options: object
     ) -> None:
         projections = chosen_projections(names)
-        differences = verify(projections, processes=chosen_processes(processes))
+        with as_table_owner("verify_projections"):
+            differences = verify(projections, processes=chosen_processes(processes))
         for difference in differences[:show]:
             self.stdout.write(self._describe(difference))
         if len(differences) > show:
