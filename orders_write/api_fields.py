@@ -35,10 +35,10 @@ class PaymentMethodField(serializers.ChoiceField):
 
 
 class MoneyField(serializers.DecimalField):
-    """An amount of money, given out as a decimal string with 2 places."""
+    """An amount of money, given out as a decimal string with 2 places (`max_digits` in all)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=16, decimal_places=2, **kwargs)
+    def __init__(self, *, max_digits: int = 16, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=2, **kwargs)
 
 
 PRICE_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
