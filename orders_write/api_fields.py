@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import domain
+from .plain_text import PlainTextValidator
 
 # What a money amount looks like in JSON and in query strings: digits, at most 2 decimals.
 MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
@@ -32,6 +33,16 @@ class PaymentMethodField(serializers.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=domain.PAYMENT_METHODS, **kwargs)
+
+
+class TextField(serializers.CharField):
+    """Free text (a name, an address line, a reason) under the rule of `plain_text`: not blank
+    once invisible characters are set aside (unless `allow_blank`), no bidirectional controls."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        required = not self.allow_blank
+        self.validators.append(PlainTextValidator(required=required))
 
 
 class MoneyField(serializers.DecimalField):
