@@ -69,7 +69,8 @@ def _alter(apps, schema_editor, *, wider):
             for name, (old, new) in fields.items()
         ]
         if schema_editor.connection.vendor == "sqlite":
-            # One remake for all the table's columns (alter_field would remake it per column).
+            # One remake for all the table's columns: alter_field would remake it from the
+            # model once per column, each time undoing the columns altered before.
             schema_editor._remake_table(model, alter_fields=changes)
             _create_missing_keys(model, schema_editor)
         else:
@@ -93,22 +94,16 @@ def _create_missing_keys(model, schema_editor):
             schema_editor.execute(key.create_sql(model, schema_editor))
 
 
-def _state(wider):
-    return [
-        migrations.AlterField(
-            model_name=model_name.lower(), name=name, field=(new if wider else old).clone()
-        )
-        for model_name, fields in WIDENED.items()
-        for name, (old, new) in fields.items()
-    ]
-
-
 class Migration(migrations.Migration):
     dependencies = [("orders_read", "0005_product_sales_window")]
 
     operations = [
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(widen, narrow)],
-            state_operations=_state(wider=True),
+            state_operations=[
+                migrations.AlterField(model_name=model_name.lower(), name=name, field=new.clone())
+                for model_name, fields in WIDENED.items()
+                for name, (_, new) in fields.items()
+            ],
         ),
     ]
