@@ -10,6 +10,10 @@ STATUS_CHOICES = [
 ]
 SEGMENT_CHOICES = [("new", "new"), ("regular", "regular"), ("vip", "vip")]
 
+# Digits of a money sum over a customer's orders or a product's days: more than any number of
+# accepted orders can add up to (see "Column sizes" in docs/projections.md).
+MONEY_SUM_DIGITS = 33
+
 
 class OrderSummary(models.Model):
     order_id = models.UUIDField(primary_key=True)
@@ -102,8 +106,8 @@ class CustomerAnalytics(models.Model):
     customer_id = models.UUIDField(primary_key=True)
     customer_name = models.CharField(max_length=200)
     customer_email = models.CharField(max_length=254)
-    total_orders = models.PositiveIntegerField()
-    total_spent = models.DecimalField(max_digits=16, decimal_places=2)
+    total_orders = models.PositiveBigIntegerField()
+    total_spent = models.DecimalField(max_digits=MONEY_SUM_DIGITS, decimal_places=2)
     average_order_value = models.DecimalField(max_digits=16, decimal_places=2)
     favorite_category = models.CharField(max_length=100, blank=True)
     category_units = models.JSONField()
@@ -154,9 +158,9 @@ class ProductSales(models.Model):
     product_name = models.CharField(max_length=200)
     category = models.CharField(max_length=100)
     sale_date = models.DateField()
-    total_quantity = models.IntegerField()
-    total_orders = models.IntegerField()
-    total_revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    total_quantity = models.BigIntegerField()
+    total_orders = models.BigIntegerField()
+    total_revenue = models.DecimalField(max_digits=MONEY_SUM_DIGITS, decimal_places=2)
     version = models.PositiveIntegerField()
     projected_at = models.DateTimeField()
 
@@ -188,9 +192,9 @@ class ProductSalesWindow(models.Model):
     last_day = models.DateField()
     product_name = models.CharField(max_length=200)
     category = models.CharField(max_length=100)
-    total_quantity = models.IntegerField()
-    total_orders = models.IntegerField()
-    total_revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    total_quantity = models.BigIntegerField()
+    total_orders = models.BigIntegerField()
+    total_revenue = models.DecimalField(max_digits=MONEY_SUM_DIGITS, decimal_places=2)
     days = models.JSONField()
     version = models.PositiveIntegerField()
     projected_at = models.DateTimeField()

@@ -14,7 +14,14 @@ from rest_framework.settings import api_settings
 
 from orders_write.api_fields import MoneyField, PaymentMethodField, StatusField
 
-from .models import CustomerAnalytics, OrderDetails, OrderStatusChange, OrderSummary, ProductSales
+from .models import (
+    MONEY_SUM_DIGITS,
+    CustomerAnalytics,
+    OrderDetails,
+    OrderStatusChange,
+    OrderSummary,
+    ProductSales,
+)
 
 
 class ReadModelSerializer(serializers.ModelSerializer):
@@ -80,6 +87,13 @@ def _iso_time(value: datetime) -> str:
 
 def _fixed_point(exponent: Decimal, value: Decimal) -> str:
     return format(value.quantize(exponent), "f")
+
+
+class MoneySumField(MoneyField):
+    """A sum of money over many orders, as wide as the read columns that hold such sums."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=MONEY_SUM_DIGITS, **kwargs)
 
 
 class OrderItemOutput(serializers.Serializer):
@@ -181,7 +195,7 @@ class OrderDetailsSerializer(ReadModelSerializer):
 class CustomerAnalyticsSerializer(ReadModelSerializer):
     url = analytics_link()
     orders_url = serializers.SerializerMethodField()
-    total_spent = MoneyField()
+    total_spent = MoneySumField()
     average_order_value = MoneyField()
     category_units = serializers.DictField(
         child=serializers.IntegerField(), help_text="Units bought per category (counted orders)."
@@ -227,7 +241,7 @@ class OrderStatusChangeSerializer(ReadModelSerializer):
 
 
 class ProductSalesSerializer(ReadModelSerializer):
-    total_revenue = MoneyField()
+    total_revenue = MoneySumField()
 
     class Meta:
         model = ProductSales
@@ -250,7 +264,7 @@ class PopularProductSerializer(serializers.Serializer):
     category = serializers.CharField()
     total_quantity = serializers.IntegerField(help_text="Units sold in the window.")
     total_orders = serializers.IntegerField(help_text="Orders with the product in the window.")
-    total_revenue = MoneyField()
+    total_revenue = MoneySumField()
 
 
 # -- query parameters ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .commands import (
 )
 from .exceptions import DomainError
 from .models import Customer, Event, Order, OrderItem, Product
+from .plain_text import validate_plain_text
 
 
 def admin_context(request: HttpRequest) -> CommandContext:
@@ -74,8 +75,22 @@ class ServiceBackedAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
 
-class CustomerForm(forms.ModelForm):
+class PlainTextForm(forms.ModelForm):
+    """Refuse in `plain_text_fields` what the services refuse in free text, as form errors."""
+
+    plain_text_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.plain_text_fields:
+            if name in self.fields:
+                self.fields[name].validators.append(validate_plain_text)
+
+
+class CustomerForm(PlainTextForm):
     """Check e-mails as the service stores them (lower case), so duplicates are form errors."""
+
+    plain_text_fields = ("name",)
 
     class Meta:
         model = Customer
@@ -125,8 +140,17 @@ class CustomerAdmin(ServiceBackedAdmin):
         return services.register_customer(RegisterCustomer(**values), context=context)
 
 
+class ProductForm(PlainTextForm):
+    plain_text_fields = ("name", "category")
+
+    class Meta:
+        model = Product
+        fields = ("name", "category", "unit_price")
+
+
 @admin.register(Product)
 class ProductAdmin(ServiceBackedAdmin):
+    form = ProductForm
     list_display = ("name", "category", "price", "sales_link")
     list_filter = ("category",)
     search_fields = ("name", "category")

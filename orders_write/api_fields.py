@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import domain
+from .plain_text import PlainTextValidator
 
 # What a money amount looks like in JSON and in query strings: digits, at most 2 decimals.
 MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
@@ -34,11 +35,21 @@ class PaymentMethodField(serializers.ChoiceField):
         super().__init__(choices=domain.PAYMENT_METHODS, **kwargs)
 
 
-class MoneyField(serializers.DecimalField):
-    """An amount of money, given out as a decimal string with 2 places."""
+class TextField(serializers.CharField):
+    """Free text (a name, an address line, a reason) under the rule of `plain_text`: not blank
+    once invisible characters are set aside (unless `allow_blank`), no bidirectional controls."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=16, decimal_places=2, **kwargs)
+        super().__init__(**kwargs)
+        required = not self.allow_blank
+        self.validators.append(PlainTextValidator(required=required))
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount of money, given out as a decimal string with 2 places (`max_digits` in all)."""
+
+    def __init__(self, *, max_digits: int = 16, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=2, **kwargs)
 
 
 PRICE_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"

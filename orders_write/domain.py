@@ -32,8 +32,9 @@ PAYMENT_METHODS = ("card", "paypal", "bank_transfer", "cash_on_delivery")
 
 
 def money(value: Decimal | str | int) -> Decimal:
-    """Return `value` as a Decimal with exactly two places."""
-    return Decimal(value).quantize(CENTS)
+    """Return `value` as a Decimal with exactly two places, never -0.00."""
+    amount = Decimal(value).quantize(CENTS)
+    return amount.copy_abs() if amount.is_zero() else amount
 
 
 def can_transition(old: str, new: str) -> bool:

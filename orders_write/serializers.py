@@ -5,7 +5,7 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework import serializers
 
-from .api_fields import MoneyField, PaymentMethodField, PriceField, StatusField
+from .api_fields import MoneyField, PaymentMethodField, PriceField, StatusField, TextField
 from .commands import Address, CreateOrder, OrderLine
 from .services import MAX_ORDER_LINES, MAX_QUANTITY
 
@@ -46,7 +46,7 @@ def _type_error(field: serializers.Field, value: Any) -> str:
 
 
 class CustomerInput(StrictSerializer):
-    name = serializers.CharField(max_length=200)
+    name = TextField(max_length=200)
     email = serializers.EmailField(max_length=254)
 
 
@@ -70,8 +70,8 @@ class CustomerOutput(CommittedOutput):
 
 
 class ProductInput(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    category = serializers.CharField(max_length=100)
+    name = TextField(max_length=200)
+    category = TextField(max_length=100)
     unit_price = PriceField()
 
 
@@ -84,11 +84,11 @@ class ProductOutput(CommittedOutput):
 
 
 class AddressInput(StrictSerializer):
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=200)
-    postal_code = serializers.CharField(max_length=200)
-    country = serializers.CharField(max_length=200)
+    line1 = TextField(max_length=200)
+    line2 = TextField(max_length=200, required=False, allow_blank=True)
+    city = TextField(max_length=200)
+    postal_code = TextField(max_length=200)
+    country = TextField(max_length=200)
 
 
 class OrderItemInput(StrictSerializer):
@@ -127,7 +127,7 @@ class OrderCreatedOutput(CommittedOutput):
 
 class UpdateOrderStatusInput(StrictSerializer):
     status = StatusField()
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=500, required=False, allow_blank=True, default="")
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 

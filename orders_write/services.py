@@ -28,6 +28,7 @@ from .event_store import Stream, append, begin_writing
 from .events import CustomerRegistered, CustomerUpdated, ProductAdded, ProductUpdated
 from .exceptions import ConcurrencyConflict, IdempotencyConflict, InvalidCommand, NotFound
 from .models import Customer, Order, OrderItem, Product
+from .plain_text import text_error
 from .write_guard import command_service
 
 MAX_ORDER_TOTAL = Decimal("999999999999.99")
@@ -182,8 +183,9 @@ def update_order_status(
             f"Order is at version {loaded_version}, not {command.expected_version}.",
             field="expected_version",
         )
+    reason = _text(command.reason, "reason", 500, required=False)
     at = _moment(context)
-    order.change_status(command.status, changed_by=context.actor, reason=command.reason, at=at)
+    order.change_status(command.status, changed_by=context.actor, reason=reason, at=at)
     saved = Order.objects.filter(pk=order.order_id, version=loaded_version).update(
         status=order.status, version=order.version, updated_at=at
     )
@@ -222,7 +224,8 @@ def _address(address: Address, field: str) -> Address:
         name: _text(getattr(address, name), f"{field}.{name}", 200)
         for name in ("line1", "city", "postal_code", "country")
     }
-    return Address(**cleaned, line2=(address.line2 or "").strip()[:200])
+    line2 = _text(address.line2 or "", f"{field}.line2", 200, required=False)
+    return Address(**cleaned, line2=line2)
 
 
 def _fingerprint(command: CreateOrder) -> str:
@@ -322,10 +325,13 @@ def _ensure_email_free(email: str, except_id: UUID | None = None) -> None:
         raise InvalidCommand("A customer with this email already exists.", field="email")
 
 
-def _text(value: Any, field: str, max_length: int) -> str:
+def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> str:
     text = value.strip() if isinstance(value, str) else ""
-    if not text:
+    if required and not text:
         raise InvalidCommand("This field may not be blank.", field=field)
+    error = text_error(text, required=required)
+    if error is not None:
+        raise InvalidCommand(error.message, field=field)
     if len(text) > max_length:
         raise InvalidCommand(f"Ensure this field has at most {max_length} characters.", field=field)
     return text

@@ -163,3 +163,52 @@ def test_the_event_table_stays_append_only_after_its_rename_on_postgresql():
     ):
         cursor.execute("DELETE FROM events WHERE stream_id = %s", [order.id])
     assert Event.objects.filter(stream_id=order.id).count() == 1
+
+
+# What the write limits allow the sums to reach (see "Column sizes" in docs/projections.md).
+WIDE_COLUMNS = {
+    "customer_analytics_view": {"total_orders": "bigint", "total_spent": "numeric(33, 2)"},
+    **{
+        table: {
+            "total_quantity": "bigint",
+            "total_orders": "bigint",
+            "total_revenue": "numeric(33, 2)",
+        }
+        for table in ("product_sales_summary", "product_sales_window")
+    },
+}
+
+
+def test_migrations_size_the_read_sums_for_the_write_limits(migrated_constraints, db):
+    with connection.cursor() as cursor:
+        found = {table: column_types(cursor, table) for table in WIDE_COLUMNS}
+
+    assert found == expected_types()
+
+
+def expected_types() -> dict[str, dict[str, str]]:
+    """WIDE_COLUMNS; on SQLite as declared there (decimals without their digits: SQLite
+    keeps them as floats whatever the declaration)."""
+    if connection.vendor == "postgresql":
+        return WIDE_COLUMNS
+    declared = {"bigint": "bigint", "numeric(33, 2)": "decimal"}
+    return {t: {c: declared[kind] for c, kind in cs.items()} for t, cs in WIDE_COLUMNS.items()}
+
+
+def column_types(cursor, table: str) -> dict[str, str]:
+    """Return the SQL types of the table's WIDE_COLUMNS (unsigned or not)."""
+    columns = WIDE_COLUMNS[table]
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale "
+            "FROM information_schema.columns WHERE table_name = %s",
+            [table],
+        )
+        types = {
+            name: f"numeric({digits}, {places})" if kind == "numeric" else kind
+            for name, kind, digits, places in cursor.fetchall()
+        }
+    else:
+        description = connection.introspection.get_table_description(cursor, table)
+        types = {c.name: c.type_code.lower().removesuffix(" unsigned") for c in description}
+    return {name: types[name] for name in columns}
