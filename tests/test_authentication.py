@@ -2,13 +2,13 @@
 token is deleted or its user changes."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from config import authentication
+from tests.conftest import make_viewer
 
 pytestmark = pytest.mark.django_db
 
@@ -18,17 +18,17 @@ PROJECTIONS = "/api/projections/"
 @pytest.fixture
 def token_client():
     authentication.forget_remembered_tokens()
-    user = User.objects.create_user("reader")
-    token = Token.objects.create(user=user)
+    user = make_viewer()
+    token, key = AuthToken.objects.create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client, token
 
 
 def token_queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(PROJECTIONS).status_code == 200
-    return sum("authtoken_token" in q["sql"] for q in queries.captured_queries)
+    return sum("knox_authtoken" in q["sql"] for q in queries.captured_queries)
 
 
 def test_a_checked_token_is_not_looked_up_again(token_client):

@@ -192,8 +192,7 @@ def prepare_database(database_url: str) -> str:
         database_url=database_url,
         DJANGO_SUPERUSER_PASSWORD=secrets.token_urlsafe(24),
     )
-    output = manage("drf_create_token", USERNAME, database_url=database_url)
-    return output.split()[2]
+    return manage("create_token", USERNAME, database_url=database_url).strip()
 
 
 def start_gunicorn(
