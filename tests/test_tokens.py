@@ -117,3 +117,13 @@ def test_a_superuser_sees_tokens_without_their_secret(client, admin_user):
     assert "admin" in page
     assert token not in page and stored.token_key not in page
     assert "column-digest" not in page and "column-token_key" not in page
+
+
+def test_the_schema_declares_the_token_scheme_every_operation_takes():
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+
+    scheme = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert '"Token"' in scheme["description"]
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert all({"tokenAuth": []} in op["security"] for op in operations)
