@@ -21,8 +21,16 @@ from orders_write.api_schema import ApiSchema
 from . import queries
 from .filters import OrderSummaryFilter, search_criteria
 from .freshness import ReflectsProjections
-from .models import OrderSummary
+from .models import (
+    CustomerAnalytics,
+    OrderDetails,
+    OrderStatusChange,
+    OrderSummary,
+    ProductSales,
+    ProjectionState,
+)
 from .pagination import OrderPagination, apply_cursor_filters, filter_names
+from .permissions import CanViewReadModel
 from .serializers import (
     CustomerAnalyticsSerializer,
     CustomerOrdersPageSerializer,
@@ -115,6 +123,7 @@ class OrderViewSet(ReflectsProjections, TakesQueryParameters, viewsets.GenericVi
 
     schema = QuerySchema()
     queryset = OrderSummary.objects.none()
+    permission_classes = [CanViewReadModel]
     serializer_class = OrderSummarySerializer
     # For the schema and the parsing of parameters only: `search_orders` filters and orders.
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
@@ -124,6 +133,10 @@ class OrderViewSet(ReflectsProjections, TakesQueryParameters, viewsets.GenericVi
     pagination_class = OrderPagination
     query_parameters = (*OrderSummaryFilter.base_filters, "ordering", "cursor", "page_size")
     instead = {"page": "cursor", "size": "page_size", "days": "date_from"}
+
+    @property
+    def read_model(self) -> type[OrderSummary | OrderDetails]:
+        return OrderDetails if self.action == "retrieve" else OrderSummary
 
     def projections_read(self) -> tuple[str, ...]:
         return ("order_details",) if self.action == "retrieve" else ("order_summary",)
@@ -159,6 +172,8 @@ class CustomerOrdersView(ReflectsProjections, TakesQueryParameters, APIView):
     """List a customer's order summaries, newest first, page by page (`page`, `size`)."""
 
     projections = ("order_summary",)
+    permission_classes = [CanViewReadModel]
+    read_model = OrderSummary
     schema = QuerySchema()
     serializer_class = CustomerOrdersPageSerializer
     query_parameters = ("page", "size")
@@ -199,6 +214,8 @@ class OrderHistoryView(ReflectsProjections, TakesQueryParameters, APIView):
     """List an order's status changes, oldest first."""
 
     projections = ("order_status_history",)
+    permission_classes = [CanViewReadModel]
+    read_model = OrderStatusChange
     serializer_class = OrderStatusChangeSerializer
 
     @extend_schema(responses=OrderStatusChangeSerializer(many=True))
@@ -213,6 +230,8 @@ class CustomerAnalyticsView(ReflectsProjections, TakesQueryParameters, APIView):
     """Show a customer's order count, spending, favourite category and segment."""
 
     projections = ("customer_analytics",)
+    permission_classes = [CanViewReadModel]
+    read_model = CustomerAnalytics
     serializer_class = CustomerAnalyticsSerializer
 
     @extend_schema(responses=CustomerAnalyticsSerializer)
@@ -227,6 +246,8 @@ class PopularProductsView(ReflectsProjections, TakesQueryParameters, APIView):
     """List the 10 products with the most units sold over the last `days` days (default 30)."""
 
     projections = ("product_sales",)
+    permission_classes = [CanViewReadModel]
+    read_model = ProductSales
     serializer_class = PopularProductSerializer
     schema = QuerySchema()
     query_parameters = ("days",)
@@ -245,6 +266,8 @@ class ProductSalesView(ReflectsProjections, TakesQueryParameters, APIView):
     """List a product's daily sales between two days (both included), oldest first."""
 
     projections = ("product_sales",)
+    permission_classes = [CanViewReadModel]
+    read_model = ProductSales
     serializer_class = ProductSalesSerializer
     schema = QuerySchema()
     query_parameters = ("date_from", "date_to")
@@ -271,7 +294,10 @@ class ProjectionStatusSerializer(serializers.Serializer):
         help_text="Seconds since the oldest event not applied yet was recorded (0 when none)."
     )
     state = serializers.ChoiceField(choices=["current", "behind", "stalled"])
-    last_error = serializers.CharField()
+    last_error = serializers.CharField(
+        help_text="The last failure's error message for staff; for others only its class and "
+        "the event's position, e.g. `DataError at position 1234` (empty when none)."
+    )
     last_error_at = serializers.DateTimeField(allow_null=True)
     open_failures = serializers.IntegerField()
     last_advanced_at = serializers.DateTimeField(allow_null=True)
@@ -281,8 +307,13 @@ class ProjectionStatusView(TakesQueryParameters, APIView):
     """List each projection's position, lag in events and seconds, state and last error."""
 
     serializer_class = ProjectionStatusSerializer
+    permission_classes = [CanViewReadModel]
+    read_model = ProjectionState
 
     @extend_schema(responses=ProjectionStatusSerializer(many=True))
     def get(self, request: Request) -> Response:
         statuses = [status.as_dict() for status in projection_statuses()]
+        if not request.user.is_staff:  # messages may quote rows' values: staff only
+            for status in statuses:
+                status["last_error"] = status["last_error_summary"]
         return Response(ProjectionStatusSerializer(statuses, many=True).data)

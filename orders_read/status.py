@@ -19,6 +19,7 @@ class ProjectionStatus:
     lag_seconds: float
     state: str
     last_error: str
+    last_error_summary: str  # the error's class and the event's position only
     last_error_at: datetime | None
     open_failures: int
     last_advanced_at: datetime | None
@@ -54,7 +55,14 @@ def _status(name: str, state: ProjectionState | None, store_head: Head) -> Proje
         lag_seconds=behind.seconds,
         state="stalled" if stalled else "behind" if behind.events else "current",
         last_error=last_failure.error if last_failure else "",
+        last_error_summary=_summary(last_failure) if last_failure else "",
         last_error_at=last_failure.failed_at if last_failure else None,
         open_failures=ProjectionFailure.objects.filter(projection=name, resolution="").count(),
         last_advanced_at=advanced_at,
     )
+
+
+def _summary(failure: ProjectionFailure) -> str:
+    """Name a failure without its message, which may quote the values of rows."""
+    error_class = failure.error.split(":", 1)[0].strip() or "Error"
+    return f"{error_class} at position {failure.event_position}"

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .api_errors import ErrorOutput
@@ -38,6 +40,18 @@ RESPONSE_HEADERS = [
         description="Seconds to wait before the next request.",
     ),
 ]
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token KEY` (knox tokens, made by `manage.py create_token`)."""
+
+    target_class = "config.authentication.RememberedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
 
 
 class ApiSchema(AutoSchema):

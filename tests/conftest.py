@@ -7,10 +7,11 @@ from uuid import UUID
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+from access.groups import ensure_viewer_group
 from orders_write import services
 from orders_write.commands import (
     AddProduct,
@@ -115,16 +116,33 @@ def admin_user(db) -> User:
 @pytest.fixture
 def admin_api(admin_user) -> APIClient:
     client = APIClient()
-    token = Token.objects.create(user=admin_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = AuthToken.objects.create(user=admin_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+def make_viewer(username: str = "reader") -> User:
+    """Return a new user in the read-only `viewer` group (made again after a flush)."""
+    from django.apps import apps
+
+    user = User.objects.create_user(username, password=f"{username}-pass-123")
+    user.groups.add(ensure_viewer_group(apps))
+    return user
 
 
 @pytest.fixture
 def reader_api(db) -> APIClient:
-    """A logged-in user with no model permissions."""
+    """A logged-in member of the `viewer` group: reads everything, may run no command."""
     client = APIClient()
-    client.force_authenticate(User.objects.create_user("reader", password="reader-pass-123"))
+    client.force_authenticate(make_viewer())
+    return client
+
+
+@pytest.fixture
+def nobody_api(db) -> APIClient:
+    """A logged-in user with no permissions at all."""
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("nobody", password="nobody-pass-123"))
     return client
 
 
@@ -175,6 +193,16 @@ def _empty_read_tables_after_transactional_tests(request):
     for projection in NAMES:
         for model in models_of(projection):
             model.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _no_token_failures_from_earlier_tests() -> None:
+    """Every test client calls from the loopback address: start each test with no wrong
+    tokens counted against it."""
+    from config import token_failures
+
+    for address in ("127.0.0.1", "::1"):
+        token_failures.forget(address)
 
 
 @pytest.fixture(autouse=True)

@@ -202,7 +202,7 @@ def test_the_admin_login_form_logs_a_staff_user_in(admin_user):
 @pytest.mark.django_db
 def test_the_browsable_api_serves_a_session_user(admin_user):
     client = Client()
-    client.login(username="admin", password="admin-pass-123")
+    client.force_login(admin_user)
 
     response = client.get("/api/orders/", HTTP_ACCEPT="text/html")
 

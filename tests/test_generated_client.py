@@ -17,7 +17,7 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.conftest import ADDRESS
 
@@ -114,9 +114,9 @@ def test_no_model_attribute_is_untyped(generated):
 @pytest.fixture
 def api(package, live_server, admin_user) -> object:
     """The generated client, authenticated as a superuser with a token."""
-    token = Token.objects.create(user=admin_user)
+    _, token = AuthToken.objects.create(user=admin_user)
     return package.AuthenticatedClient(
-        base_url=live_server.url, token=token.key, prefix="Token", raise_on_unexpected_status=True
+        base_url=live_server.url, token=token, prefix="Token", raise_on_unexpected_status=True
     )
 
 
@@ -214,7 +214,7 @@ def test_a_client_developer_gets_every_error_as_the_one_typed_model(package, api
     anonymous = package.Client(base_url=live_server.url, raise_on_unexpected_status=True)
     reader = User.objects.create_user("reader", password="reader-pass-123")
     no_permission = package.AuthenticatedClient(
-        base_url=live_server.url, token=Token.objects.create(user=reader).key, prefix="Token"
+        base_url=live_server.url, token=AuthToken.objects.create(user=reader)[1], prefix="Token"
     )
 
     invalid = call(package, "orders_create", api, body=bad_order)

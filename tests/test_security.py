@@ -20,7 +20,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from config.urls import API_ROUTES
-from tests.conftest import order_body
+from tests.conftest import make_viewer, order_body
 
 ROOT = Path(__file__).resolve().parent.parent
 LEAKS = ("Traceback", 'File "', "SELECT", "secret_table", "django.db", "/work/", "URLconf")
@@ -212,8 +212,8 @@ WRITE_METHODS = {"post", "patch"}
 
 @pytest.fixture
 def permitted_api(db) -> APIClient:
-    """A user, not a superuser, with every permission the commands need."""
-    user = User.objects.create_user("clerk-all", password="clerk-pass-123")
+    """A user, not a superuser, with every permission the commands and reads need."""
+    user = make_viewer("clerk-all")
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="orders_write",
@@ -272,13 +272,21 @@ def test_anonymous_users_are_refused_everywhere(anonymous_api, urls, name, metho
 
 
 @pytest.mark.parametrize(("name", "method"), ENDPOINTS)
-def test_a_user_without_permissions_may_read_but_not_write(
-    reader_api, urls, valid_bodies, name, method
-):
+def test_a_viewer_may_read_but_not_write(reader_api, urls, valid_bodies, name, method):
     response = call(reader_api, method, urls[name], valid_bodies.get(name))
 
     expected = (403,) if method in WRITE_METHODS else (200, 404)
     assert response.status_code in expected
+
+
+@pytest.mark.parametrize(("name", "method"), ENDPOINTS)
+def test_a_user_without_permissions_may_neither_read_nor_write(
+    nobody_api, urls, valid_bodies, name, method
+):
+    response = call(nobody_api, method, urls[name], valid_bodies.get(name))
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
 
 
 @pytest.mark.parametrize(("name", "method"), ENDPOINTS)

@@ -16,14 +16,16 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, F, Max, Prefetch, Sum
 from django.db.models.functions import TruncDate
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
+from access.groups import ensure_viewer_group
 from orders_read import queries
 from orders_read.bench.bulk_load import Catalogue, load_history
 from orders_read.cache import forget_popular_products
@@ -271,8 +273,9 @@ class Benchmark:
 def api_client() -> Client:
     """Return a client that calls the API as an API client does (token, JSON)."""
     user, _ = get_user_model().objects.get_or_create(username="bench")
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT="application/json")
+    user.groups.add(ensure_viewer_group(apps))
+    _, token = AuthToken.objects.create(user=user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT="application/json")
 
 
 def _ok(response: Any) -> Any:

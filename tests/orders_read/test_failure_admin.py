@@ -10,7 +10,7 @@ from orders_read.models import CustomerAnalytics, ProjectionFailure
 from orders_read.projections import NAMES
 from orders_read.status import projection_statuses
 from orders_write.models import Event
-from tests.conftest import make_order
+from tests.conftest import make_order, make_viewer
 
 pytestmark = pytest.mark.django_db
 # Retry and skip catch up from committed events only on PostgreSQL: those tests commit.
@@ -180,3 +180,24 @@ def test_non_staff_user_cannot_open_the_projection_status_page(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_viewer_sees_only_the_class_and_position_of_a_projection_error(client, failure):
+    client.force_login(make_viewer())
+
+    response = client.get("/api/projections/")
+
+    assert response.status_code == 200
+    analytics = next(s for s in response.json() if s["name"] == "customer_analytics")
+    error_class = failure.error.split(":")[0]
+    assert analytics["last_error"] == f"{error_class} at position {failure.event_position}"
+    assert "total_orders" not in response.content.decode()
+
+
+def test_a_user_without_the_view_permission_cannot_read_projection_status(client, failure):
+    client.force_login(User.objects.create_user("nobody", password="nobody-pass-123"))
+
+    response = client.get("/api/projections/")
+
+    assert response.status_code == 403
+    assert "total_orders" not in response.content.decode()

@@ -3,7 +3,7 @@
 from uuid import UUID, uuid4
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from orders_write.models import Customer, Event, Order
@@ -591,7 +591,7 @@ def test_a_clerk_can_place_orders_and_change_their_status(clerk_api, write_reque
 def session_api(admin_user) -> APIClient:
     """A superuser logged in with a session, on a client that enforces CSRF like a browser."""
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username="admin", password="admin-pass-123")
+    client.force_login(admin_user)
     return client
 
 
@@ -622,7 +622,8 @@ def test_a_session_command_with_a_csrf_token_succeeds(session_api):
 
 def test_a_token_command_needs_no_csrf_token(admin_user):
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    _, token = AuthToken.objects.create(user=admin_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     response = client.post(CUSTOMERS, {"name": "Ann", "email": "ann@example.com"}, format="json")
 
