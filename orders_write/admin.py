@@ -10,6 +10,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_lookups import SafeLookupsAdmin
+from config.correlation import request_correlation_id
+
 from . import display, domain, services
 from .commands import (
     AddProduct,
@@ -25,7 +28,9 @@ from .models import Customer, Event, Order, OrderItem, Product
 
 def admin_context(request: HttpRequest) -> CommandContext:
     """Describe the admin user's command for the event metadata."""
-    return CommandContext(actor=request.user.get_username())
+    return CommandContext(
+        actor=request.user.get_username(), correlation_id=request_correlation_id(request)
+    )
 
 
 class ReadOnlyAdminMixin:
@@ -47,7 +52,7 @@ BOOKKEEPING = (
 )
 
 
-class ServiceBackedAdmin(admin.ModelAdmin):
+class ServiceBackedAdmin(SafeLookupsAdmin):
     """Save through a command service instead of `Model.save()`; never delete."""
 
     readonly_fields = ("id", "version", "created_at", "updated_at")
@@ -186,7 +191,7 @@ def _status_action(status: str) -> Any:
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     list_display = ("order", "customer_link", "status_badge", "total", "placed", "story")
     fieldsets = [
         (None, {"fields": ("order", "story", "customer_link", "status_badge", "total", "placed")}),
@@ -269,7 +274,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     list_display = (
         "position",
         "event_type",
