@@ -2,8 +2,8 @@
 
 Django turns most bad filters into `IncorrectLookupParameters`, but not those the database
 or Python's dates refuse: a year past 9999, an int too large, a value PostgreSQL cannot
-compare. Those surface while the change list is built or, its querysets being lazy, while
-its page is rendered.
+compare. Those surface while the change list is built, when its (lazy) rows are fetched,
+or while its page is rendered (the date hierarchy runs queries of its own).
 """
 
 from typing import Any
@@ -27,7 +27,9 @@ class SafeLookupsAdmin(admin.ModelAdmin):
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         try:
             with transaction.atomic(using=self.database()):
-                return super().get_changelist_instance(request)
+                changelist = super().get_changelist_instance(request)
+                len(changelist.result_list)  # fetch the page's rows now, not in the view
+                return changelist
         except LOOKUP_ERRORS as error:
             raise IncorrectLookupParameters(error) from error
 
