@@ -8,10 +8,13 @@ or while its page is rendered (the date hierarchy runs queries of its own).
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, router, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import SimpleTemplateResponse
 from django.utils.translation import gettext as _
@@ -46,6 +49,24 @@ class SafeLookupsAdmin(admin.ModelAdmin):
         except LOOKUP_ERRORS:
             return lookup_refused(request)
 
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Refuse an action on selected "ids" that are none of this list's, as Django refuses
+        one on no selection: a message, and back to the list."""
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if all(self.is_primary_key(value) for value in selected):
+            return super().response_action(request, queryset)
+        message = _("Items must be selected in order to perform actions on them.")
+        self.message_user(request, message, messages.WARNING)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def is_primary_key(self, value: str) -> bool:
+        """Tell whether a value is one the primary key column can hold."""
+        try:
+            self.model._meta.pk.clean(value, None)
+        except (ValidationError, ValueError, OverflowError):
+            return False
+        return True
+
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         try:
             with transaction.atomic(using=self.database()):
@@ -62,3 +83,14 @@ def lookup_refused(request: HttpRequest) -> HttpResponse:
     if ERROR_FLAG in request.GET:
         return SimpleTemplateResponse(INVALID_SETUP, {"title": _("Database error")}, status=400)
     return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+
+
+def protect_every_admin(site: admin.AdminSite) -> None:
+    """Give the admins of other apps (users, groups, ...) the same refusals as ours."""
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, SafeLookupsAdmin):
+            safe = type(
+                f"Safe{type(model_admin).__name__}", (SafeLookupsAdmin, type(model_admin)), {}
+            )
+            site.unregister(model)
+            site.register(model, safe)

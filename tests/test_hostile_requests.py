@@ -154,15 +154,38 @@ def test_a_garbage_id_in_an_admin_url_is_no_such_object(superuser_client, model,
     assert response["Location"] == reverse("admin:index")
 
 
-def test_every_admin_of_ours_refuses_lookups_the_database_cannot_run():
-    ours = [
-        model_admin
-        for model, model_admin in admin.site._registry.items()
-        if model._meta.app_label in {"orders_write", "orders_read"}
-    ]
+def test_every_admin_refuses_lookups_the_database_cannot_run():
+    admins = admin.site._registry
+    ours = [m for m in admins if m._meta.app_label in {"orders_write", "orders_read"}]
 
     assert len(ours) == 10
-    assert all(isinstance(model_admin, SafeLookupsAdmin) for model_admin in ours)
+    assert all(isinstance(model_admin, SafeLookupsAdmin) for model_admin in admins.values())
+    assert {"user", "group"} <= {model._meta.model_name for model in admins}
+
+
+@pytest.mark.parametrize(
+    ("model", "action"),
+    [
+        ("orders_write.order", "mark_confirmed"),
+        ("orders_read.projectionfailure", "retry"),
+        ("auth.user", "delete_selected"),
+    ],
+)
+@pytest.mark.parametrize("selected", ["garbage", HUGE, "-1"])
+def test_an_action_on_selected_garbage_changes_nothing(
+    superuser_client, order, model, action, selected
+):
+    path = changelist(model)
+    before = list(Order.objects.values_list("status", flat=True))
+
+    response = superuser_client.post(
+        path, {"action": action, "_selected_action": selected, "index": "0"}
+    )
+
+    # back to the list; -1 is an id a user could have: Django asks to confirm deleting nobody
+    assert response.status_code == 302 or (response.status_code, selected) == (200, "-1")
+    assert response.get("Location", path) == path
+    assert list(Order.objects.values_list("status", flat=True)) == before
 
 
 # Valid in both databases' SQL, and refused by both when a row is fetched: abs() of the
