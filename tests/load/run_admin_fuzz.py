@@ -154,7 +154,7 @@ class AdminSession:
         )
         if status != 302 or "sessionid" not in self.cookies:
             reason = re.findall(r"<p>(.*?)</p>", body, re.S)[:3]
-            raise RuntimeError(f"Admin login failed: {status} {location} {reason} {self.cookies}")
+            raise RuntimeError(f"Admin login failed: {status} {location} {reason}")
 
 
 def seed(server: Server, seed_value: int) -> None:
@@ -273,18 +273,18 @@ def send(session: AdminSession, item: tuple) -> tuple[str, Result]:
     return page, Result(method, target, status, detail, form)
 
 
-def error_blocks(log: str) -> list[str]:
-    """Return each ERROR line of the server's log with the traceback below it."""
+def server_error_blocks(log: str) -> list[str]:
+    """Return each "Internal Server Error" line of the server's log with its traceback."""
     blocks: list[list[str]] = []
+    inside = False
     for line in log.splitlines():
         if LOG_LINE.match(line):
-            if " ERROR [" in line:
+            inside = "Internal Server Error" in line
+            if inside:
                 blocks.append([line])
-            elif blocks and len(blocks[-1]) > 0 and blocks[-1][-1] is not None:
-                blocks[-1].append(None)  # type: ignore[arg-type] (closes the block)
-        elif blocks and blocks[-1][-1] is not None:
+        elif inside:
             blocks[-1].append(line)
-    return ["\n".join(line for line in block if line is not None) for block in blocks]
+    return ["\n".join(block) for block in blocks]
 
 
 def report(results: list[tuple[str, Result]], seconds: float, server_errors: int) -> list[Result]:
@@ -308,14 +308,14 @@ def report(results: list[tuple[str, Result]], seconds: float, server_errors: int
 
 
 @contextmanager
-def collected_static_files() -> Iterator[None]:
+def collected_static_files(database_url: str) -> Iterator[None]:
     """Collect the static files into a scratch folder for the server (the admin's pages need
     them with DEBUG off)."""
     with tempfile.TemporaryDirectory(prefix="orders_admin_fuzz_static_") as folder:
         saved = os.environ.get("STATIC_ROOT")
         os.environ["STATIC_ROOT"] = folder
         try:
-            manage("collectstatic", "--no-input", database_url=ADMIN_DATABASE_URL)
+            manage("collectstatic", "--no-input", database_url=database_url)
             yield
         finally:
             os.environ.pop("STATIC_ROOT")
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     exit_on_sigterm()
     with (
-        collected_static_files(),
+        collected_static_files(args.database_url),
         live_server(
             admin_url=args.database_url,
             workers=args.workers,
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         logged = server.log_path.read_text(errors="replace")
         server_errors = logged.count("Internal Server Error")
         if server_errors:
-            print(*error_blocks(logged)[:3], sep="\n")
+            print(*server_error_blocks(logged)[:3], sep="\n")
     failures = report(results, seconds, server_errors)
     return 1 if failures or server_errors else 0
 
