@@ -5,12 +5,14 @@ from base64 import b64encode
 from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from config.admin_lookups import SafeLookupsAdmin
 from orders_write.admin import OrderAdmin
@@ -111,7 +113,7 @@ def test_a_nul_character_in_an_admin_parameter_is_a_400(superuser_client, order,
         {"position": HUGE},
         {"position__gt": HUGE},
         {"version__lt": "-" + HUGE},
-        {"recorded_at__gte": "9999-12-31"},
+        {"recorded_at__gte": "9999-12-31T23:59:59+00:00"},
         {"recorded_at__lt": "10000-01-01"},
     ],
     ids=repr,
@@ -220,11 +222,13 @@ def test_a_lookup_that_fails_only_when_the_rows_are_fetched_is_a_bad_lookup(admi
 
 
 @pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
     reason="SQLite stores NUL in text; PostgreSQL refuses it",
 )
 @override_settings(
-    MIDDLEWARE=[m for m in settings.MIDDLEWARE if m != "config.nul_bytes.RejectNulMiddleware"]
+    MIDDLEWARE=[
+        m for m in django_settings.MIDDLEWARE if m != "config.nul_bytes.RejectNulMiddleware"
+    ]
 )
 def test_without_the_nul_middleware_the_admin_still_refuses_what_postgresql_refuses(
     superuser_client, order
@@ -290,6 +294,27 @@ def test_a_forged_cursor_position_is_an_invalid_cursor(reader_api, order, query,
 
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "message": "Invalid cursor", "errors": []}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    position=st.one_of(
+        st.text(max_size=40),
+        st.datetimes(timezones=st.timezones()).map(str),
+        st.decimals(allow_nan=True, allow_infinity=True).map(str),
+        st.integers().map(str),
+    ),
+    ordering=st.sampled_from(["", "order_date", "-order_date", "total_amount", "-total_amount"]),
+)
+def test_any_cursor_position_is_a_page_or_an_invalid_cursor(reader_api, order, position, ordering):
+    query = {"ordering": ordering} if ordering else {}
+    forged = cursor(urlencode({"p": position, "f": urlencode(query)}))
+
+    response = reader_api.get(ORDERS, {**query, "cursor": forged})
+
+    assert response.status_code in (200, 404), response.content
 
 
 def test_a_cursor_the_api_made_still_pages(reader_api, customer, product):
