@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
 # Log lines go to stderr with the request's correlation id; a 500 is one ERROR line from
 # django.request with its traceback (and an e-mail to ADMINS when they are set).
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 _TO_STDERR = {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False}
 LOGGING = {
     "version": 1,

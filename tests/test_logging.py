@@ -121,6 +121,36 @@ def test_a_record_outside_any_request_has_a_dash_for_correlation_id():
     assert correlation_id_of(record) == "-"
 
 
+def _settings_of(**env: str) -> subprocess.CompletedProcess:
+    code = "from django.conf import settings; print(settings.ADMINS, settings.LOG_LEVEL)"
+    return subprocess.run(  # noqa: S603 (our own command)
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_admins_and_the_log_level_come_from_the_environment():
+    result = _settings_of(ADMINS="Ops <ops@example.com>, dev@example.com", LOG_LEVEL="warning")
+
+    assert result.returncode == 0, result.stderr
+    assert "[('Ops', 'ops@example.com'), ('', 'dev@example.com')] WARNING" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("ADMINS", "Ops, no address"), ("LOG_LEVEL", "verbose")]
+)
+def test_a_malformed_admins_or_log_level_refuses_to_start(name, value):
+    result = _settings_of(**{name: value})
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name} must be" in result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
