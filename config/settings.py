@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Each request's correlation id: on its log lines, its events and its X-Correlation-ID.
     "config.correlation.CorrelationIdMiddleware",
+    # A NUL character in a path, query string or form body is a 400 before any view runs.
     "config.nul_bytes.RejectNulMiddleware",
     # In production, serves collectstatic's compressed, hashed files (admin, browsable API,
     # Swagger UI); with DEBUG on, runserver serves them from the apps.
