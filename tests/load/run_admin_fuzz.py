@@ -178,14 +178,16 @@ def changelists(session: AdminSession) -> list[str]:
 
 
 def page_parameters(body: str) -> tuple[set[str], set[str], list[str]]:
-    """Return a change list's filter parameters, its date hierarchy fields and object ids."""
+    """Return a change list's filter parameters, its date fields and its objects' ids."""
     params = {
         name
         for query in re.findall(r'href="\?([^"#]*)"', body)
         for name, _, _ in (pair.partition("=") for pair in query.replace("&amp;", "&").split("&"))
         if name
     }
-    dates = {name.removesuffix("__year") for name in params if name.endswith("__year")}
+    dates = {  # date hierarchies, and date filters (their links name a range)
+        name.rsplit("__", 1)[0] for name in params if name.endswith(("__year", "__gte"))
+    }
     ids = re.findall(r'href="/admin/[a-z_]+/[a-z_]+/([^/"]+)/change/', body)
     return params - {"o", "p", "q", "e", "all"}, dates, ids
 
