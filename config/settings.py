@@ -2,6 +2,7 @@
 
 import os
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Each request's correlation id: on its log lines, its events and its X-Correlation-ID.
+    "config.correlation.CorrelationIdMiddleware",
+    # A NUL character in a path, query string or form body is a 400 before any view runs.
+    "config.nul_bytes.RejectNulMiddleware",
     # In production, serves collectstatic's compressed, hashed files (admin, browsable API,
     # Swagger UI); with DEBUG on, runserver serves them from the apps.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
@@ -260,12 +265,50 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Log lines go to stderr with the request's correlation id; a 500 is one ERROR line from
+# django.request with its traceback (and an e-mail to ADMINS when they are set).
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+_TO_STDERR = {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"orders_read": {"handlers": ["console"], "level": "WARNING"}},
+    "filters": {
+        "correlation_id": {"()": "config.correlation.CorrelationIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "filters": ["correlation_id"],
+            "formatter": "line",
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
+    "loggers": {
+        "django": {**_TO_STDERR, "handlers": ["stderr", "mail_admins"]},
+        "orders_read": _TO_STDERR,
+        "orders_write": _TO_STDERR,
+        "config": _TO_STDERR,
+    },
 }
+
+# Who gets an e-mail about each server error: "Name <address>", comma-separated.
+ADMINS = getaddresses([os.environ.get("ADMINS", "")])
+ADMINS = [(name, address) for name, address in ADMINS if address]
+if any("@" not in address for _, address in ADMINS):
+    raise ImproperlyConfigured('ADMINS must be e-mail addresses, e.g. "Ops <ops@example.com>".')
 
 # Bearer token Prometheus sends to read /metrics; without it /metrics exists only with DEBUG.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

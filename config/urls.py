@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
-from django.views import defaults
+from django.views import defaults, generic
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema
@@ -106,6 +106,14 @@ def by_method(name: str, **views: View) -> View:
     return dispatch
 
 
+class SwaggerView(SpectacularSwaggerView):
+    """The Swagger UI page; OPTIONS lists its methods (its HTML renderer cannot show DRF's
+    OPTIONS description)."""
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return generic.View.options(self, request, *args, **kwargs)
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Answer an unknown URL (e.g. a malformed id) in JSON under /api/, as the API does."""
     if request.path.startswith("/api/"):
@@ -197,6 +205,6 @@ urlpatterns = [
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(patterns=schema_patterns), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
     *(path(route, by_method(name, **views), name=name) for route, name, views in API_ROUTES),
 ]

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from config.admin_lookups import SafeLookupsAdmin
 from orders_write import display
 from orders_write.admin import ReadOnlyAdminMixin
 
@@ -26,7 +27,7 @@ from .projector import CatchUpResult, catch_up, skip_failure
 BOOKKEEPING = ("Bookkeeping", {"fields": ("version", "projected_at"), "classes": ("collapse",)})
 
 
-class ReadModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadModelAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     """Projections own these rows: nobody adds, changes or deletes them here."""
 
     show_full_result_count = False

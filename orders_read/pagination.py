@@ -3,11 +3,14 @@
 from base64 import b64decode, b64encode
 from binascii import Error as Base64Error
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib import parse
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from rest_framework import pagination, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
@@ -26,6 +29,7 @@ class OrderPagination(pagination.CursorPagination):
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list[Any] | None:
         self.filters = parse.urlencode(sent_filters(request, filter_names(view)), doseq=True)
+        self.queryset_model = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request: Request) -> int:
@@ -47,12 +51,34 @@ class OrderPagination(pagination.CursorPagination):
                 parameter["description"] = "Results per page (default 10)."
         return parameters
 
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        """Decode the cursor; one whose position the ordering column cannot hold is a 404, as
+        an undecodable one is (a position is compared to that column)."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            field = self.queryset_model._meta.get_field(self.ordering[0].lstrip("-"))
+            if not valid_position(field, cursor.position):
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
+
     def encode_cursor(self, cursor: pagination.Cursor) -> str:
         tokens = {"o": cursor.offset or None, "r": "1" if cursor.reverse else None}
         tokens |= {"p": cursor.position, FILTERS_TOKEN: self.filters or None}
         querystring = parse.urlencode({k: v for k, v in tokens.items() if v is not None})
         encoded = b64encode(querystring.encode("ascii")).decode("ascii")
         return replace_query_param(self.base_url, self.cursor_query_param, encoded)
+
+
+def valid_position(field: Any, position: str) -> bool:
+    """Tell whether a cursor position is a value of the model field it is compared to, written
+    as this API writes positions."""
+    try:
+        value = field.formfield().clean(position)
+        if isinstance(value, datetime):
+            value.astimezone(UTC)  # an offset can push it past the years a datetime holds
+    except (ValidationError, OverflowError):
+        return False
+    return str(value) == position
 
 
 def filter_names(view: Any) -> list[str]:

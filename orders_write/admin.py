@@ -10,6 +10,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_lookups import SafeLookupsAdmin
+from config.correlation import request_correlation_id
+
 from . import display, domain, services
 from .commands import (
     AddProduct,
@@ -26,7 +29,9 @@ from .plain_text import validate_plain_text
 
 def admin_context(request: HttpRequest) -> CommandContext:
     """Describe the admin user's command for the event metadata."""
-    return CommandContext(actor=request.user.get_username())
+    return CommandContext(
+        actor=request.user.get_username(), correlation_id=request_correlation_id(request)
+    )
 
 
 class ReadOnlyAdminMixin:
@@ -48,7 +53,7 @@ BOOKKEEPING = (
 )
 
 
-class ServiceBackedAdmin(admin.ModelAdmin):
+class ServiceBackedAdmin(SafeLookupsAdmin):
     """Save through a command service instead of `Model.save()`; never delete."""
 
     readonly_fields = ("id", "version", "created_at", "updated_at")
@@ -210,7 +215,7 @@ def _status_action(status: str) -> Any:
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     list_display = ("order", "customer_link", "status_badge", "total", "placed", "story")
     fieldsets = [
         (None, {"fields": ("order", "story", "customer_link", "status_badge", "total", "placed")}),
@@ -293,7 +298,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     list_display = (
         "position",
         "event_type",

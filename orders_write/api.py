@@ -1,7 +1,7 @@
 """Command endpoints: thin views that validate input and call one service each."""
 
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
@@ -11,6 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from config.correlation import request_correlation_id
 
 from . import services
 from .api_schema import ApiSchema
@@ -50,15 +52,9 @@ def command_context(request: Request) -> CommandContext:
     """Describe who sends a request's command and which flow it belongs to."""
     return CommandContext(
         actor=request.user.get_username(),
-        correlation_id=_uuid_or_new(request.headers.get("X-Correlation-ID")),
+        # The middleware's: the same id is on the response and on the request's log lines.
+        correlation_id=request_correlation_id(request),
     )
-
-
-def _uuid_or_new(value: str | None) -> UUID:
-    try:
-        return UUID(value) if value else uuid4()
-    except ValueError:
-        return uuid4()
 
 
 def validated(serializer_class: type, request: Request, **kwargs: Any) -> Any:

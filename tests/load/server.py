@@ -48,6 +48,7 @@ class Server:
     celery: list[subprocess.Popen] = field(default_factory=list)
     celery_kills: list[int] = field(default_factory=list)
     app_role: str = ""
+    password: str = ""  # the superuser's, for an admin session
 
     def celery_children(self) -> list[int]:
         """Return the pids of the Celery worker's pool processes (they run the tasks)."""
@@ -184,8 +185,9 @@ def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
             )
 
 
-def prepare_database(database_url: str) -> str:
-    """Migrate the database(s) and create a superuser; return the superuser's API token."""
+def prepare_database(database_url: str, password: str) -> str:
+    """Migrate the database(s) and create a superuser with `password`; return the superuser's
+    API token."""
     manage("migrate", "--no-input", database_url=database_url)
     if os.environ.get("READ_DATABASE_URL"):
         manage("migrate", "--no-input", "--database=read", database_url=database_url)
@@ -195,7 +197,7 @@ def prepare_database(database_url: str) -> str:
         f"--username={USERNAME}",
         "--email=load-admin@example.com",
         database_url=database_url,
-        DJANGO_SUPERUSER_PASSWORD=secrets.token_urlsafe(24),
+        DJANGO_SUPERUSER_PASSWORD=password,
     )
     return manage("create_token", USERNAME, database_url=database_url).strip()
 
@@ -346,7 +348,8 @@ def live_server(
         scratch_database(admin_url, prefix) as url,
         tempfile.TemporaryDirectory(prefix="orders_gunicorn_") as logs,
     ):
-        token = prepare_database(url)
+        password = secrets.token_urlsafe(24)
+        token = prepare_database(url, password)
         with app_role(url) as (role, environment):
             port = port or free_port()
             log_path = Path(logs) / "gunicorn.log"
@@ -360,6 +363,7 @@ def live_server(
                 process=process,
                 log_path=log_path,
                 app_role=role,
+                password=password,
             )
             if read_url := os.environ.get("READ_DATABASE_URL", ""):
                 server.read_database_url = read_url
