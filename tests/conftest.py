@@ -7,6 +7,8 @@ from uuid import UUID
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
@@ -111,6 +113,17 @@ def product(db) -> Product:
 @pytest.fixture
 def admin_user(db) -> User:
     return User.objects.create_superuser("admin", "admin@example.com", "admin-pass-123")
+
+
+@pytest.fixture
+def superuser_client(client: Client, admin_user) -> Client:
+    """A browser session of a superuser (the admin's pages)."""
+    client.force_login(admin_user)
+    return client
+
+
+def admin_url(model: str, view: str, *args: object) -> str:
+    return reverse(f"admin:orders_write_{model}_{view}", args=args)
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ from http.cookies import SimpleCookie
 from urllib.parse import quote, urlencode
 
 from .server import (
-    ADMIN_DATABASE_URL,
     HOST,
     USERNAME,
     Server,
+    add_server_arguments,
     exit_on_sigterm,
     live_server,
     manage,
@@ -85,14 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-page", type=int, default=250, help="Requests per change list.")
     parser.add_argument("--seed", type=int, default=20260101, help="Sampling seed.")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers.")
     parser.add_argument("--clients", type=int, default=3, help="Requests in flight at once.")
-    parser.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
-    parser.add_argument(
-        "--database-url",
-        default=ADMIN_DATABASE_URL,
-        help="PostgreSQL server on which a scratch database is created and dropped.",
-    )
+    add_server_arguments(parser, workers=3)
     return parser.parse_args(argv)
 
 

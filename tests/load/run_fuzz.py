@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .server import ADMIN_DATABASE_URL, Server, exit_on_sigterm, live_server
+from .server import Server, add_server_arguments, exit_on_sigterm, live_server
 from .workload import Client, World, add_product, create_order, register_customer
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -39,13 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=30, help="Cases per operation.")
     parser.add_argument("--seed", type=int, default=20260101, help="Generation seed.")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers.")
-    parser.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
-    parser.add_argument(
-        "--database-url",
-        default=ADMIN_DATABASE_URL,
-        help="PostgreSQL server on which a scratch database is created and dropped.",
-    )
+    add_server_arguments(parser, workers=3)
     return parser.parse_args(argv)
 
 

@@ -19,7 +19,13 @@ from collections import Counter, defaultdict
 
 from .checks import Findings, check_all, load_store
 from .lag import LagProbe, sample, seconds_until_current
-from .server import ADMIN_DATABASE_URL, Server, async_projections, exit_on_sigterm, live_server
+from .server import (
+    Server,
+    add_server_arguments,
+    async_projections,
+    exit_on_sigterm,
+    live_server,
+)
 from .workload import Client, Outcome, World, drive, seed_world
 
 RESPAWN_WAIT_SECONDS = 15
@@ -31,13 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20, help="Seconds of load.")
     parser.add_argument("--clients", type=int, default=8, help="Concurrent client threads.")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes.")
     parser.add_argument(
         "--kills", type=int, default=0, help="Workers to SIGKILL (default: 1 per 5 s)."
     )
     parser.add_argument("--hot-orders", type=int, default=3, help="Orders all clients race on.")
     parser.add_argument("--seed", type=int, default=1, help="Random seed of the clients.")
-    parser.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
     parser.add_argument(
         "--mode",
         choices=["inline", "async"],
@@ -45,11 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="async: a read database of its own, Celery worker and beat; Celery pool "
         "processes are SIGKILLed too, and lag is sampled.",
     )
-    parser.add_argument(
-        "--database-url",
-        default=ADMIN_DATABASE_URL,
-        help="PostgreSQL server on which a scratch database is created and dropped.",
-    )
+    add_server_arguments(parser, workers=4)
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.clients < 1 or args.workers < 2:
         parser.error("need a positive duration, 1 client and 2 workers at least")

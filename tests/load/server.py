@@ -5,6 +5,7 @@ gunicorn with several workers, DEBUG off, bound to the loopback interface only, 
 the application's least-privileged role (`manage.py create_app_role`).
 """
 
+import argparse
 import http.client
 import os
 import secrets
@@ -126,6 +127,17 @@ def _socket_count(pid: int) -> int:
     except OSError:
         return 0
     return sum(link.startswith("socket:") for link in links)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, *, workers: int) -> None:
+    """Add the options every run takes: gunicorn's workers, its port, the PostgreSQL server."""
+    parser.add_argument("--workers", type=int, default=workers, help="gunicorn workers.")
+    parser.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
+    parser.add_argument(
+        "--database-url",
+        default=ADMIN_DATABASE_URL,
+        help="PostgreSQL server on which a scratch database is created and dropped.",
+    )
 
 
 def free_port() -> int:

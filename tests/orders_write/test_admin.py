@@ -4,20 +4,9 @@ import pytest
 from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.test import Client
-from django.urls import reverse
 
 from orders_write.models import Customer, Event, Order, Product
-from tests.conftest import make_customer, make_order, row_counts, set_status
-
-
-@pytest.fixture
-def superuser_client(client: Client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
-
-
-def admin_url(model: str, view: str, *args: object) -> str:
-    return reverse(f"admin:orders_write_{model}_{view}", args=args)
+from tests.conftest import admin_url, make_customer, make_order, row_counts, set_status
 
 
 def messages_of(response) -> list[str]:

@@ -4,8 +4,6 @@ would be -0.00: refused (or normalized) on every way in, and nothing written."""
 from decimal import Decimal
 
 import pytest
-from django.test import Client
-from django.urls import reverse
 
 from orders_write import services
 from orders_write.commands import RegisterCustomer
@@ -13,6 +11,7 @@ from orders_write.exceptions import InvalidCommand
 from orders_write.models import Event, Product
 from tests.conftest import (
     ADDRESS,
+    admin_url,
     error_fields,
     make_customer,
     make_product,
@@ -161,16 +160,6 @@ def test_the_services_refuse_it_whoever_calls_them(db):
 
 
 # --- the admin refuses the same as form errors ---
-
-
-@pytest.fixture
-def superuser_client(client: Client, admin_user) -> Client:
-    client.force_login(admin_user)
-    return client
-
-
-def admin_url(model: str, view: str, *args: object) -> str:
-    return reverse(f"admin:orders_write_{model}_{view}", args=args)
 
 
 @pytest.mark.parametrize(
