@@ -21,6 +21,8 @@ def lockout_response(
         "title": "Too many failed logins",
         "message": f"Too many failed logins. Try again in {_minutes(seconds)}.",
         "retry_at": timezone.now() + timezone.timedelta(seconds=seconds),
+        # Nobody is logged in: no sidebar saying so.
+        "is_nav_sidebar_enabled": False,
     }
     response = render(request, "admin/lockout.html", context, status=429)
     response["Retry-After"] = str(seconds)

@@ -38,6 +38,7 @@ def test_thirty_wrong_passwords_lock_the_admin_out_even_with_the_right_one(clien
     assert int(response["Retry-After"]) == 15 * 60
     page = response.content.decode()
     assert "Too many failed logins. Try again in 15 minutes." in page
+    assert "nav-sidebar" not in page  # nobody is logged in to navigate
     assert "_auth_user_id" not in client.session
 
 
