@@ -1,8 +1,12 @@
 """API tokens in the admin: superusers only, and never the token nor its digest (a token is
 shown once, when it is made)."""
 
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
@@ -15,6 +19,24 @@ class TokenAdmin(AuthTokenAdmin):
     list_filter = ("expiry",)
     search_fields = ("user__username",)
     ordering = ("-created",)
+
+    def save_model(self, request: HttpRequest, obj: AuthToken, form: Any, change: bool) -> None:
+        """Make the token as `create_token` does (random, stored as its digest)."""
+        expiry = obj.expiry - timezone.now() if obj.expiry else None
+        made, obj.shown_once = AuthToken.objects.create(user=obj.user, expiry=expiry)
+        obj.pk, obj.digest, obj.expiry = made.pk, made.digest, made.expiry
+
+    def response_add(self, request: HttpRequest, obj: AuthToken, **kwargs: Any) -> HttpResponse:
+        """Show the new token on this page only: it is in no message, session or log."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API token created",
+            "opts": self.opts,
+            "token": obj.shown_once,
+            "token_owner": obj.user,
+            "expiry": obj.expiry,
+        }
+        return TemplateResponse(request, "admin/knox/token_created.html", context)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser

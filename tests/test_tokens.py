@@ -1,6 +1,7 @@
 """API tokens: made by `create_token`, shown once, stored as digests, listed in the admin to
 superusers only (without digest), never written to by their use."""
 
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -117,6 +118,22 @@ def test_a_superuser_sees_tokens_without_their_secret(client, admin_user):
     assert "admin" in page
     assert token not in page and stored.token_key not in page
     assert "column-digest" not in page and "column-token_key" not in page
+
+
+def test_a_superuser_makes_a_working_token_in_the_admin_and_sees_it_once(client, admin_user):
+    client.force_login(admin_user)
+    expiry = timezone.now() + timedelta(days=30)
+    form = {"user": admin_user.pk, "expiry_0": f"{expiry:%Y-%m-%d}", "expiry_1": "12:00:00"}
+
+    response = client.post(f"{TOKENS}add/", form)
+
+    assert response.status_code == 200
+    token = re.search(r'<code id="new-token"[^>]*>(\w+)</code>', response.content.decode())[1]
+    assert token_client(token).get(ORDERS).status_code == 200
+    stored = AuthToken.objects.get()
+    assert stored.expiry.date() == expiry.date()
+    assert token not in client.get(TOKENS).content.decode()
+    assert token not in str(client.session.items())
 
 
 def test_the_schema_declares_the_token_scheme_every_operation_takes():
