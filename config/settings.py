@@ -124,6 +124,9 @@ if PROJECTION_MODE == "inline" and READ_DATABASE != "default":
 READ_WAIT_SECONDS = float(os.environ.get("READ_WAIT_SECONDS", "2"))
 # How often Celery beat sweeps every projection forward (a nudge lost is caught then).
 PROJECTION_SWEEP_SECONDS = float(os.environ.get("PROJECTION_SWEEP_SECONDS", "2"))
+# Async mode: the sweep retries a stalled projection this long after it failed, then after
+# twice as long at each failed retry (at most 10 minutes apart); 0 leaves retries to operators.
+PROJECTION_RETRY_SECONDS = float(os.environ.get("PROJECTION_RETRY_SECONDS", "10"))
 # Most events a worker applies in one read-database transaction.
 PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
 

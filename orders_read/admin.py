@@ -344,6 +344,7 @@ class ProjectionFailureAdmin(ReadModelAdmin):
         "event_type",
         "short_error",
         "failed_at",
+        "attempts",
         "resolution",
         "resolved_by",
     )

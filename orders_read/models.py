@@ -275,6 +275,9 @@ class ProjectionFailure(models.Model):
     error = models.TextField()
     traceback = models.TextField(blank=True)
     failed_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(
+        default=1, help_text="Times the event failed: the first, then each retry."
+    )
     resolution = models.CharField(
         max_length=10, blank=True, choices=[(RETRIED, RETRIED), (SKIPPED, SKIPPED)]
     )

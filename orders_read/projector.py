@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from orders_write.event_reader import (
@@ -84,17 +85,19 @@ def stalled_projections() -> set[str]:
 def record_failure(projection: str, event: RecordedEvent, error: Exception) -> None:
     """Record that `projection` could not apply `event`, and stop it until caught up."""
     FAILURES.labels(projection).inc()
+    found = {
+        "event_type": event.event_type,
+        "stream_id": event.stream_id,
+        "error": f"{type(error).__name__}: {error}"[:2000],
+        "traceback": traceback.format_exc()[-10000:],
+        "failed_at": timezone.now(),
+    }
     ProjectionFailure.objects.update_or_create(
         projection=projection,
         event_position=event.position,
         resolution="",
-        defaults={
-            "event_type": event.event_type,
-            "stream_id": event.stream_id,
-            "error": f"{type(error).__name__}: {error}"[:2000],
-            "traceback": traceback.format_exc()[-10000:],
-            "failed_at": timezone.now(),
-        },
+        defaults={**found, "attempts": F("attempts") + 1},
+        create_defaults=found,
     )
     checkpoint = checkpoint_before(event)
     ProjectionState.objects.get_or_create(name=projection)

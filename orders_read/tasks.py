@@ -12,7 +12,8 @@ from django.core.cache import cache
 
 from .nudges import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
 from .projections import NAMES
-from .projector import advance, advancing
+from .projector import advance, advancing, catch_up
+from .retries import retries_due
 
 
 @shared_task(ignore_result=True)
@@ -40,7 +41,19 @@ def advance_projection(name: str) -> int:
 
 
 @shared_task(ignore_result=True)
+def retry_projection(name: str) -> int:
+    """Retry a stalled projection from its failed event, unless another worker holds it;
+    return the events applied (a success lets the workers go on from there)."""
+    with advancing(name) as held:
+        if not held:
+            return 0
+        return catch_up(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied
+
+
+@shared_task(ignore_result=True)
 def sweep() -> None:
-    """Advance every projection (Celery beat sends this every PROJECTION_SWEEP_SECONDS)."""
+    """Advance every projection, and retry the stalled ones whose wait is over (Celery beat
+    sends this every PROJECTION_SWEEP_SECONDS)."""
+    due = retries_due()
     for name in NAMES:
-        advance_projection.delay(name)
+        (retry_projection if name in due else advance_projection).delay(name)

@@ -235,6 +235,38 @@ def test_a_failing_projection_stops_alone_and_a_retry_resumes_it(
     assert verify(list(NAMES)) == []
 
 
+def wait_until(condition, timeout: float = SETTLE_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the worker did not get there"
+        time.sleep(0.05)
+
+
+def test_the_sweep_retries_a_stalled_projection_until_it_applies(
+    customer, product, analytics_schema, settings
+):
+    settle()  # the customer's registration is applied before the schema breaks
+    analytics_schema.break_column()
+    make_order(customer, [(product, 2)])
+    settle()
+    settings.PROJECTION_RETRY_SECONDS = 0.01
+    time.sleep(0.05)
+
+    sweep()  # the retry is due: the worker tries again while the cause lasts
+    wait_until(lambda: ProjectionFailure.objects.get().attempts == 2)
+    assert state_of("customer_analytics") == "stalled"
+
+    analytics_schema.repair()
+    time.sleep(0.05)
+    sweep()  # no operator: the next due retry applies it
+    wait_until(lambda: state_of("customer_analytics") == "current")
+    settle()
+
+    assert ProjectionFailure.objects.get().resolution == ProjectionFailure.RETRIED
+    assert CustomerAnalytics.objects.get(customer_id=customer.id).total_orders == 1
+    assert verify(list(NAMES)) == []
+
+
 def test_a_skipped_event_is_left_out_and_the_projection_goes_on(
     admin_client, customer, product, analytics_schema
 ):
