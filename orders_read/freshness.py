@@ -79,8 +79,11 @@ def wait_for(names: tuple[str, ...], position: int | None) -> int:
 def min_position(request: Request) -> int | None:
     """Return the position a read asks for (`min_position` or `X-Min-Position`; the larger if
     both), if any; either one malformed is a 400."""
+    queried = request.query_params.getlist("min_position")
+    if len(queried) > 1:
+        raise ValidationError({"min_position": ["Send min_position once."]})
     sent = {
-        "min_position": request.query_params.get("min_position"),
+        "min_position": queried[0] if queried else None,
         "X-Min-Position": request.headers.get("X-Min-Position"),
     }
     positions = [_position(name, value) for name, value in sent.items() if value]
@@ -171,6 +174,9 @@ def _document_read(operation: dict) -> None:
     operation["responses"]["503"] = {
         "description": "code `projection_behind`: the read model has not reached "
         "min_position within the wait; retry after Retry-After seconds.",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "headers": {
+            "Retry-After": {"schema": {"type": "integer"}},
+            "X-Correlation-ID": {"schema": {"type": "string", "format": "uuid"}},
+        },
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}},
     }

@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .api_errors import ErrorOutput
@@ -39,7 +40,21 @@ RESPONSE_HEADERS = [
         response=[429],
         description="Seconds to wait before the next request.",
     ),
+    OpenApiParameter(
+        "X-Correlation-ID",
+        OpenApiTypes.UUID,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="The request's correlation id: the one it sent, or a new one.",
+    ),
 ]
+CORRELATION_ID = OpenApiParameter(
+    "X-Correlation-ID",
+    str,
+    OpenApiParameter.HEADER,
+    description="A UUID naming this request in the log and, for a command, on its events "
+    "(find them with the admin's Trace); anything else is replaced by a new one.",
+)
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
@@ -75,7 +90,7 @@ class ApiSchema(AutoSchema):
         return errors  # reads that wait for a position add 503 (orders_read.freshness)
 
     def get_override_parameters(self) -> list[Any]:
-        return [*super().get_override_parameters(), *RESPONSE_HEADERS]
+        return [*super().get_override_parameters(), CORRELATION_ID, *RESPONSE_HEADERS]
 
 
 def reference_enums_in_parameters(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

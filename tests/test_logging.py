@@ -95,6 +95,16 @@ def test_a_valid_incoming_correlation_id_is_echoed_and_an_invalid_one_replaced(c
     assert uuid.UUID(replaced[HEADER])
 
 
+def test_the_schema_documents_the_correlation_id_on_every_operation(client, db):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+
+    for operation in operations:
+        assert HEADER in {p["name"] for p in operation.get("parameters", [])}
+        for code, response in operation["responses"].items():
+            assert response["headers"][HEADER]["schema"]["format"] == "uuid", code
+
+
 def test_a_commands_events_carry_the_requests_correlation_id(clerk_api, customer, product):
     sent = str(uuid.uuid4())
 

@@ -94,7 +94,7 @@ def test_every_read_says_which_position_it_reflects(admin_api, customer, product
         assert int(response["X-Projection-Position"]) == head() > position, url
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "9" * 30, "١٢"])
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "9" * 30, "١٢", ["1", "2"]])
 def test_a_bad_min_position_is_a_400_that_names_it(admin_api, order, value):
     response = admin_api.get(ORDERS, {"min_position": value})
 
