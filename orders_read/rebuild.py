@@ -16,7 +16,7 @@ from orders_write.event_reader import Checkpoint, count_events, horizon, read_ev
 from .cache import forget_popular_products
 from .database import read_atomic, read_connection
 from .projections import BY_NAME, NAMES
-from .projections.backends import project_bulk
+from .projections.backends import KEEP_ROWS, BulkReplay
 from .projections.rows import Table
 from .projector import catch_up, locked_state, skipped_positions
 from .replay_processes import in_processes
@@ -60,6 +60,7 @@ class Scratch:
 
     projections: list[str]
     suffix: str
+    keep_rows: int = KEEP_ROWS
     token: str = field(default_factory=lambda: secrets.token_hex(3))
     tables: dict[Table, type[models.Model]] = field(default_factory=dict)
     later: dict[type[models.Model], list[models.Index]] = field(default_factory=dict)
@@ -133,10 +134,11 @@ class Scratch:
         """Replay the events below `below` into the named projections' scratch tables."""
         skipped = {name: skipped_positions(name) for name in names}
         projections = [BY_NAME[name] for name in names]
+        replay = BulkReplay(projections, self.tables, skipped, keep_rows=self.keep_rows)
         checkpoint = Checkpoint.START
         while batch := read_events(checkpoint, below=below, limit=batch_size):
             with read_atomic():
-                project_bulk(batch, projections, self.tables, skipped, events_are_new=True)
+                replay.apply(batch)
             checkpoint = Checkpoint.of(batch[-1])
             on_batch(len(batch))
         return checkpoint
@@ -235,10 +237,17 @@ class Difference:
 
 
 def verify(
-    projections: list[str], *, batch_size: int = 2000, processes: int = 1
+    projections: list[str],
+    *,
+    batch_size: int = 2000,
+    processes: int = 1,
+    keep_rows: int = KEEP_ROWS,
 ) -> list[Difference]:
-    """Replay the store into scratch tables and return how the live tables differ."""
-    scratch = Scratch(projections, suffix="verify")
+    """Replay the store into scratch tables and return how the live tables differ.
+
+    `keep_rows`: the rows of a shared table the replay keeps between batches, at most.
+    """
+    scratch = Scratch(projections, suffix="verify", keep_rows=keep_rows)
     scratch.create()
     try:
         scratch.fill(batch_size=batch_size, processes=processes)
