@@ -94,6 +94,8 @@ class Projection:
     reads: dict[str, Reads]
     adds: dict[str, Reads]
     after_write: Callable[[], None] | None = None
+    # How long a replay of it takes, relative to the others, to share them among processes.
+    replay_cost: int = 1
 
 
 Work = tuple[Projection, RecordedEvent]
