@@ -1,7 +1,6 @@
 """Rebuild projections from the event store into new tables, swap them in atomically, and
 verify live tables against a fresh replay."""
 
-import itertools
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,13 +15,16 @@ from orders_write.event_reader import Checkpoint, count_events, horizon, read_ev
 from .cache import forget_popular_products
 from .database import read_atomic, read_connection
 from .projections import BY_NAME, NAMES
-from .projections.backends import project_bulk
+from .projections.backends import KEEP_ROWS, BulkReplay
 from .projections.rows import Table
 from .projector import catch_up, locked_state, skipped_positions
 from .replay_processes import in_processes
 
 Progress = Callable[[int, int], None]
 IGNORED_COLUMNS = {"projected_at"}
+# Events a replay applies together: larger batches write the rows that many events change
+# (a product's sales windows, say) fewer times, and take more memory.
+REPLAY_BATCH_SIZE = 10_000
 
 
 def shadow_model(
@@ -60,6 +62,7 @@ class Scratch:
 
     projections: list[str]
     suffix: str
+    keep_rows: int = KEEP_ROWS
     token: str = field(default_factory=lambda: secrets.token_hex(3))
     tables: dict[Table, type[models.Model]] = field(default_factory=dict)
     later: dict[type[models.Model], list[models.Index]] = field(default_factory=dict)
@@ -133,10 +136,11 @@ class Scratch:
         """Replay the events below `below` into the named projections' scratch tables."""
         skipped = {name: skipped_positions(name) for name in names}
         projections = [BY_NAME[name] for name in names]
+        replay = BulkReplay(projections, self.tables, skipped, keep_rows=self.keep_rows)
         checkpoint = Checkpoint.START
         while batch := read_events(checkpoint, below=below, limit=batch_size):
             with read_atomic():
-                project_bulk(batch, projections, self.tables, skipped, events_are_new=True)
+                replay.apply(batch)
             checkpoint = Checkpoint.of(batch[-1])
             on_batch(len(batch))
         return checkpoint
@@ -154,11 +158,15 @@ class Scratch:
 
 
 def _split(names: list[str], parts: int) -> list[list[str]]:
-    """Cut the names into at most `parts` contiguous, nearly equal runs."""
-    parts = max(1, min(parts, len(names)))
-    size, extra = divmod(len(names), parts)
-    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
-    return [names[start:end] for start, end in itertools.pairwise(bounds)]
+    """Share the named projections among at most `parts` processes, each of which takes
+    about as long: the costliest first, each to the process with the least so far."""
+    shares: list[list[str]] = [[] for _ in range(max(1, min(parts, len(names))))]
+    costs = [0] * len(shares)
+    for name in sorted(names, key=lambda n: -BY_NAME[n].replay_cost):
+        least = costs.index(min(costs))
+        shares[least].append(name)
+        costs[least] += BY_NAME[name].replay_cost
+    return [[name for name in names if name in share] for share in shares]
 
 
 def _can_fork() -> bool:
@@ -186,7 +194,7 @@ def _quoted(model: type[models.Model]) -> str:
 def rebuild(
     projections: list[str],
     *,
-    batch_size: int = 2000,
+    batch_size: int = REPLAY_BATCH_SIZE,
     progress: Progress | None = None,
     processes: int = 1,
 ) -> int:
@@ -235,10 +243,17 @@ class Difference:
 
 
 def verify(
-    projections: list[str], *, batch_size: int = 2000, processes: int = 1
+    projections: list[str],
+    *,
+    batch_size: int = REPLAY_BATCH_SIZE,
+    processes: int = 1,
+    keep_rows: int = KEEP_ROWS,
 ) -> list[Difference]:
-    """Replay the store into scratch tables and return how the live tables differ."""
-    scratch = Scratch(projections, suffix="verify")
+    """Replay the store into scratch tables and return how the live tables differ.
+
+    `keep_rows`: the rows of a shared table the replay keeps between batches, at most.
+    """
+    scratch = Scratch(projections, suffix="verify", keep_rows=keep_rows)
     scratch.create()
     try:
         scratch.fill(batch_size=batch_size, processes=processes)

@@ -86,7 +86,7 @@ SQLITE_READ_SQL = READ_SQL.format(data="data", metadata="metadata")
 def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> list[RecordedEvent]:
     """Return up to `limit` events after `after`, below transaction `below` (or the horizon)."""
     params = [horizon() if below is None else below, after.transaction_id, after.position, limit]
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         if _is_postgresql():
             events = _postgresql_events(_fetch_binary(POSTGRESQL_READ_SQL, params))
         else:
@@ -110,7 +110,7 @@ def _upcast_one(event: RecordedEvent) -> RecordedEvent:
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector (not reference counting) while a batch is built."""
     # A batch allocates hundreds of thousands of dicts and lists, none in a cycle; collecting
     # while they were built took a third of the reading time.

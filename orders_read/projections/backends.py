@@ -14,14 +14,16 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from orders_write.event_reader import cyclic_gc_paused
 from orders_write.event_store import RecordedEvent
 
 from ..bulk_copy import copy_rows
 from ..database import read_connection
 from ..models import ProjectionState
-from .rows import Projection, RowStore, Table, matching
+from .rows import Projection, RowStore, Table, TableRows, matching
 from .sql import (
     Statement,
+    delete_rows,
     execute_together,
     fetch_together,
     guarded_update,
@@ -34,6 +36,8 @@ from .sql import (
 
 logger = logging.getLogger(__name__)
 INSERT_CHUNK = 500
+# Rows of a shared table a replay keeps between batches, at most (see BulkReplay).
+KEEP_ROWS = 100_000
 _savepoints = itertools.count(1)
 
 
@@ -99,6 +103,57 @@ def project_bulk(
     write_bulk(store)
 
 
+class BulkReplay:
+    """Replays batches of events, in order, into tables that only it writes (a rebuild's).
+
+    The rows of shared tables (a customer's analytics, a product's days and windows), which
+    most batches touch again, are kept from one batch to the next instead of read back: as
+    nothing else writes these tables, the rows kept are the rows written, and while none has
+    been dropped a row not kept does not exist. A table's rows are dropped once more than
+    `keep_rows` are kept, and read again when needed.
+    """
+
+    def __init__(
+        self,
+        projections: list[Projection],
+        models_by_table: dict[Table, type[models.Model]],
+        skipped: Skipped | None = None,
+        *,
+        keep_rows: int = KEEP_ROWS,
+    ) -> None:
+        self.projections, self.models_by_table = projections, models_by_table
+        self.skipped, self.keep_rows = skipped, keep_rows
+        self.kept: dict[Table, TableRows] = {}
+        # The tables start empty: all their rows are the ones the replay keeps.
+        for projection in projections:
+            for table in projection.tables:
+                if table.shared:
+                    self.kept[table] = TableRows(table, models_by_table.get(table, table.model))
+                    self.kept[table].complete = True
+
+    def apply(self, events: list[RecordedEvent]) -> None:
+        """Apply a batch of events that follows the ones applied before (the first batch
+        starts from the first event, into empty tables)."""
+        store = RowStore(
+            self.projections,
+            models_by_table=self.models_by_table,
+            events_are_new=True,
+            carried=self.kept,
+        )
+        self.kept = {}
+        # The rows kept make the heap large, so a collection while the batch allocates its
+        # many (acyclic) rows and tuples scanned them all again and again.
+        with cyclic_gc_paused():
+            store.load(events, self.skipped)
+            store.apply(events, self.skipped)
+            write_bulk(store)
+        self.kept = {
+            table: rows.carried()
+            for table, rows in store.tables.items()
+            if table.shared and len(rows.rows) <= self.keep_rows
+        }
+
+
 def write_live(store: RowStore, *, last: Sequence[Statement] = ()) -> None:
     """Insert new rows, update the changed columns of changed rows, then run the guarded
     updates and the `last` statements, all in one round trip on PostgreSQL."""
@@ -118,9 +173,13 @@ def write_live(store: RowStore, *, last: Sequence[Statement] = ()) -> None:
 def write_bulk(store: RowStore) -> None:
     """Replace changed rows and COPY new ones, then run the guarded updates."""
     now = timezone.now()
-    for rows in store.tables.values():
-        if rows.changed:
+    changed = [rows for rows in store.tables.values() if rows.changed]
+    if read_connection.vendor == "postgresql":
+        execute_together([delete_rows(r.model, r.table.key, set(r.changed)) for r in changed])
+    else:
+        for rows in changed:
             rows.model.objects.filter(matching(rows.table, rows.changed, set())).delete()
+    for rows in store.tables.values():
         written = [*rows.changed.values(), *rows.new.values()]
         for row in written:
             row["projected_at"] = now

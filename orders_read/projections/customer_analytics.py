@@ -167,4 +167,5 @@ PROJECTION = Projection(
         "OrderStatusUpdated": the_cancelled_order_and_customer,
     },
     adds={"CustomerRegistered": stream_row(ANALYTICS), "OrderCreated": stream_row(CONTRIBUTIONS)},
+    replay_cost=3,
 )

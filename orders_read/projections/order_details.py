@@ -69,4 +69,5 @@ PROJECTION = Projection(
     },
     reads={"OrderStatusUpdated": stream_row(DETAILS)},
     adds={"OrderCreated": stream_row(DETAILS)},
+    replay_cost=2,
 )

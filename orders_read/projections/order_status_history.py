@@ -36,4 +36,5 @@ PROJECTION = Projection(
     },
     reads={},
     adds={"OrderCreated": the_entry, "OrderStatusUpdated": the_entry},
+    replay_cost=2,
 )

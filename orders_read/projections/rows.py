@@ -94,6 +94,8 @@ class Projection:
     reads: dict[str, Reads]
     adds: dict[str, Reads]
     after_write: Callable[[], None] | None = None
+    # How long a replay of it takes, relative to the others, to share them among processes.
+    replay_cost: int = 1
 
 
 Work = tuple[Projection, RecordedEvent]
@@ -121,6 +123,8 @@ class TableRows:
         self.changed_columns: set[str] = set()
         self.groups: defaultdict[Any, list[tuple]] = defaultdict(list)
         self.loaded_groups: set[Any] = set()
+        # Every row of the table is here (a replay's table it has filled from empty).
+        self.complete = False
 
     def keep(self, row: Row, row_key: tuple | None = None) -> tuple:
         row_key = row_key or self.table.key_of(row)
@@ -135,9 +139,9 @@ class TableRows:
     def wants(self, need: Need, keys: set[tuple], groups: set[Any]) -> None:
         """Add `need` to the keys or groups to read, unless it has been read already."""
         if need.key is not None:
-            if need.key not in self.rows and need.key not in self.absent:
+            if need.key not in self.rows and need.key not in self.absent and not self.complete:
                 keys.add(need.key)
-        elif need.group not in self.loaded_groups:
+        elif need.group not in self.loaded_groups and not self.complete:
             groups.add(need.group)
 
     def query(self, keys: set[tuple], groups: set[Any], *, lock: bool) -> QuerySet:
@@ -158,6 +162,11 @@ class TableRows:
 
     def written(self) -> bool:
         return bool(self.new or self.changed)
+
+    def carried(self) -> "TableRows":
+        """Return these rows for the next batch, once written: nothing new or changed."""
+        self.new, self.changed, self.changed_columns = {}, {}, set()
+        return self
 
 
 def matching(table: Table, keys: Iterable[tuple], groups: set[Any]) -> Q:
@@ -206,7 +215,8 @@ def load_together(wanted: dict[TableRows, tuple[set[tuple], set[Any]]], *, lock:
 
 class RowStore:
     """Rows of some projections' tables for one batch of events: read up front, changed in
-    memory by the rules, written back together by the backend's writer."""
+    memory by the rules, written back together by the backend's writer. `carried`: tables'
+    rows kept from the batch before (a replay's)."""
 
     def __init__(
         self,
@@ -215,6 +225,7 @@ class RowStore:
         models_by_table: dict[Table, type[models.Model]] | None = None,
         lock: bool = False,
         events_are_new: bool = False,
+        carried: dict[Table, TableRows] | None = None,
     ) -> None:
         self.projections = list(projections)
         self.lock, self.events_are_new = lock, events_are_new
@@ -222,9 +233,9 @@ class RowStore:
         for projection in self.projections:
             for event_type in projection.rules:
                 self.by_event_type[event_type].append(projection)
-        overrides = models_by_table or {}
+        overrides, carried = models_by_table or {}, carried or {}
         self.tables = {
-            table: TableRows(table, overrides.get(table, table.model))
+            table: carried.get(table) or TableRows(table, overrides.get(table, table.model))
             for projection in self.projections
             for table in projection.tables
         }
@@ -238,14 +249,14 @@ class RowStore:
     def get(self, table: Table, *row_key: Any) -> Row | None:
         """Return the row with this natural key, or None."""
         rows = self.tables[table]
-        if row_key not in rows.rows and row_key not in rows.absent:
+        if row_key not in rows.rows and row_key not in rows.absent and not rows.complete:
             load_together({rows: ({row_key}, set())}, lock=self.lock)
         return rows.rows.get(row_key)
 
     def group(self, table: Table, value: Any) -> list[Row]:
         """Return every row whose group column equals `value`."""
         rows = self.tables[table]
-        if value not in rows.loaded_groups:
+        if value not in rows.loaded_groups and not rows.complete:
             load_together({rows: (set(), {value})}, lock=self.lock)
         return rows.members(value)
 

@@ -28,11 +28,8 @@ def select_rows(
     quote, meta = read_connection.ops.quote_name, model._meta
     conditions, params = [], []
     if keys:
-        columns = [meta.get_field(name) for name in key]
-        names = ", ".join(quote(f.column) for f in columns)
-        arrays = ", ".join(f"%s::{f.db_type(read_connection)}[]" for f in columns)
-        conditions.append(f"({names}) IN (SELECT * FROM unnest({arrays}))")  # noqa: S608
-        params += [list(column) for column in zip(*keys, strict=True)]
+        condition, params = _with_keys(model, key, keys)
+        conditions.append(condition)
     if groups:
         conditions.append(f"{quote(meta.get_field(group_by).column)} = ANY(%s)")
         params.append(list(groups))
@@ -45,6 +42,22 @@ def select_rows(
         order = ", ".join(quote(meta.get_field(name).column) for name in key)
         sql += f" ORDER BY {order} FOR UPDATE"
     return sql, params
+
+
+def delete_rows(model: type[models.Model], key: tuple[str, ...], keys: set[tuple]) -> Statement:
+    """Return a DELETE of the rows with any of `keys` (PostgreSQL)."""
+    condition, params = _with_keys(model, key, keys)
+    table = read_connection.ops.quote_name(model._meta.db_table)
+    return f"DELETE FROM {table} WHERE {condition}", params  # noqa: S608
+
+
+def _with_keys(model: type[models.Model], key: tuple[str, ...], keys: set[tuple]) -> Statement:
+    """Return the condition that a row has one of `keys`, as one array per key column."""
+    columns = [model._meta.get_field(name) for name in key]
+    names = ", ".join(read_connection.ops.quote_name(f.column) for f in columns)
+    arrays = ", ".join(f"%s::{f.db_type(read_connection)}[]" for f in columns)
+    params = [list(column) for column in zip(*keys, strict=True)]
+    return f"({names}) IN (SELECT * FROM unnest({arrays}))", params  # noqa: S608
 
 
 def fetch_together(statements: list[Statement]) -> list[list[tuple]]:

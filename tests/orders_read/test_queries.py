@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders_read import queries
 from orders_read.models import ProductSalesWindow
-from orders_read.projections.product_sales import WINDOWS
+from orders_read.projections.product_sales import WINDOWS, window_totals
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateProduct
 from tests.conftest import make_customer, make_order, make_product, set_status
@@ -120,6 +120,29 @@ def test_each_sales_window_keeps_the_days_up_to_the_products_last_sale():
     last_sale = timezone.now().date() - timedelta(days=3)
     assert all(w.last_day == last_sale for w in windows.values())
     assert (windows[30].total_quantity, windows[7].total_quantity) == (2, 1)
+
+
+def test_a_windows_totals_are_always_the_sums_over_its_days():
+    # given: sales that keep a window where it is (same day, earlier days), move it on,
+    # fall before it, and a cancellation
+    pen, ink = make_product(unit_price="2.50"), make_product(unit_price="0.99")
+    customer = make_customer()
+    orders = [
+        make_order(customer, [(pen, n % 3 + 1), (ink, 1)], context=days_ago(days, hour=n % 20))
+        for n, days in enumerate((12, 12, 9, 3, 3, 5, 40, 2, 2, 31, 0, 8))
+    ]
+    set_status(orders[4].id, "cancelled")
+
+    # then
+    for window in ProductSalesWindow.objects.filter(product_id__in=[pen.id, ink.id]):
+        totals = window_totals(window.days)
+        assert (window.total_quantity, window.total_orders, window.total_revenue) == (
+            totals["total_quantity"],
+            totals["total_orders"],
+            totals["total_revenue"],
+        )
+    assert from_windows(7) == from_daily_rows(7)
+    assert from_windows(30) == from_daily_rows(30)
 
 
 def test_popular_products_from_windows_equal_the_sum_of_daily_rows():

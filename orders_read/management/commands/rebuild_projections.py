@@ -8,7 +8,7 @@ from orders_read.management.arguments import (
 )
 from orders_read.management.privileges import as_table_owner
 from orders_read.management.progress import ProgressBar
-from orders_read.rebuild import rebuild
+from orders_read.rebuild import REPLAY_BATCH_SIZE, rebuild
 
 
 class Command(BaseCommand):
@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_projection_names(parser)
-        parser.add_argument("--batch-size", type=int, default=2000, help="Events per batch.")
+        parser.add_argument(
+            "--batch-size", type=int, default=REPLAY_BATCH_SIZE, help="Events per batch."
+        )
         add_processes(parser)
         parser.add_argument(
             "--no-input", action="store_false", dest="interactive", help="Do not ask to confirm."
