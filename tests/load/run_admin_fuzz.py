@@ -35,7 +35,7 @@ from .server import (
     live_server,
     manage,
 )
-from .workload import Client, World, add_product, create_order, register_customer
+from .workload import Client, seed_world
 
 HUGE = 10**30
 HOSTILE_VALUES = (
@@ -153,14 +153,7 @@ class AdminSession:
 
 def seed(server: Server, seed_value: int) -> None:
     """Create a few customers, products and orders through the API."""
-    log: list = []
-    client, world, rng = Client(server.port, server.token, log), World(), random.Random(seed_value)
-    for _ in range(3):
-        register_customer(client, world, rng)
-        add_product(client, world, rng)
-        create_order(client, world, rng)
-    if not world.orders:
-        raise RuntimeError(f"Could not seed the admin fuzzer's data: {log}")
+    seed_world(Client(server.port, server.token, []), random.Random(seed_value), 3, 3, 3)
 
 
 def changelists(session: AdminSession) -> list[str]:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .server import Server, add_server_arguments, exit_on_sigterm, live_server
-from .workload import Client, World, add_product, create_order, register_customer
+from .workload import Client, seed_world
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -70,14 +70,7 @@ def seeded_config(server: Server, seed: int) -> str:
     real events) to draw from, so that generated orders can succeed and the order endpoints
     reach past a 404."""
     log: list = []
-    client, world = Client(server.port, server.token, log), World()
-    rng = random.Random(seed)
-    for _ in range(3):
-        register_customer(client, world, rng)
-        add_product(client, world, rng)
-        create_order(client, world, rng)
-    if not world.orders:
-        raise RuntimeError(f"Could not seed the fuzzer's data: {log}")
+    world = seed_world(Client(server.port, server.token, log), random.Random(seed), 3, 3, 3)
     dictionaries = {"customers": world.customers, "products": world.products}
     dictionaries["orders"] = world.orders
     dictionaries["positions"] = [
