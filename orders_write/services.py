@@ -327,8 +327,6 @@ def _ensure_email_free(email: str, except_id: UUID | None = None) -> None:
 
 def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> str:
     text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise InvalidCommand("This field may not be blank.", field=field)
     error = text_error(text, required=required)
     if error is not None:
         raise InvalidCommand(error.message, field=field)
