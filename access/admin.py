@@ -21,7 +21,7 @@ class TokenAdmin(AuthTokenAdmin):
     ordering = ("-created",)
 
     def save_model(self, request: HttpRequest, obj: AuthToken, form: Any, change: bool) -> None:
-        """Make the token as `create_token` does (random, stored as its digest)."""
+        """Make the token as `drf_create_token` does (random, stored as its digest)."""
         expiry = obj.expiry - timezone.now() if obj.expiry else None
         made, obj.shown_once = AuthToken.objects.create(user=obj.user, expiry=expiry)
         obj.pk, obj.digest, obj.expiry = made.pk, made.digest, made.expiry

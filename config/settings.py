@@ -173,7 +173,7 @@ TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", "30"))
 # API tokens: random, shown once when made, stored as SHA-512 digests; never renewed by use.
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
-    "TOKEN_TTL": None,  # `create_token --expiry-days N` sets an expiry per token
+    "TOKEN_TTL": None,  # `drf_create_token --expiry-days N` sets an expiry per token
     "AUTO_REFRESH": False,
 }
 

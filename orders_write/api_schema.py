@@ -58,7 +58,7 @@ CORRELATION_ID = OpenApiParameter(
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
-    """`Authorization: Token KEY` (knox tokens, made by `manage.py create_token`)."""
+    """`Authorization: Token KEY` (knox tokens, made by `manage.py drf_create_token`)."""
 
     target_class = "config.authentication.RememberedTokenAuthentication"
     name = "tokenAuth"

@@ -1,4 +1,4 @@
-"""API tokens: made by `create_token`, shown once, stored as digests, listed in the admin to
+"""API tokens: made by `drf_create_token`, shown once, stored as digests, listed in the admin to
 superusers only (without digest), never written to by their use."""
 
 import re
@@ -24,8 +24,10 @@ TOKENS = "/admin/knox/authtoken/"
 
 def create_token(*args: str) -> str:
     out = StringIO()
-    call_command("create_token", *args, stdout=out)
-    return out.getvalue().strip()
+    call_command("drf_create_token", *args, stdout=out)
+    printed = re.fullmatch(r"Generated token (\w+) for user (\S+)\n", out.getvalue())
+    assert printed and printed[2] == args[0], out.getvalue()
+    return printed[1]
 
 
 def token_client(token: str) -> APIClient:
@@ -42,6 +44,17 @@ def test_create_token_prints_a_token_that_reads_the_api():
     assert len(token) == 64
     response = token_client(token).get(ORDERS)
     assert response.status_code == 200
+
+
+def test_reset_deletes_the_users_other_tokens():
+    make_viewer()
+    old = create_token("reader")
+
+    new = create_token("reader", "--reset")
+
+    assert AuthToken.objects.count() == 1
+    assert token_client(old).get(ORDERS).status_code == 401
+    assert token_client(new).get(ORDERS).status_code == 200
 
 
 def test_a_token_is_stored_only_as_its_digest():

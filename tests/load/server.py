@@ -211,7 +211,7 @@ def prepare_database(database_url: str, password: str) -> str:
         database_url=database_url,
         DJANGO_SUPERUSER_PASSWORD=password,
     )
-    return manage("create_token", USERNAME, database_url=database_url).strip()
+    return manage("drf_create_token", USERNAME, database_url=database_url).split()[2]
 
 
 def as_role(database_url: str, role: str) -> str:

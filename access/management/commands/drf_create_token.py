@@ -1,5 +1,5 @@
-"""Make an API token for a user and print it: the only time it is shown (only its digest is
-stored)."""
+"""Make an API token for a user and print it, as DRF's command of this name does: the only
+time it is shown (only its digest is stored)."""
 
 from datetime import timedelta
 from typing import Any
@@ -10,10 +10,16 @@ from knox.models import AuthToken
 
 
 class Command(BaseCommand):
-    help = "Create an API token for USER and print it once (store it: it cannot be shown again)."
+    help = (
+        "Create an API token for USER and print `Generated token KEY for user USER`, once "
+        "(store it: it cannot be shown again)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
+        parser.add_argument(
+            "-r", "--reset", action="store_true", help="Delete the user's other tokens first."
+        )
         parser.add_argument(
             "--expiry-days",
             type=int,
@@ -21,12 +27,16 @@ class Command(BaseCommand):
             help="Days until the token expires (default: never).",
         )
 
-    def handle(self, *args: Any, username: str, expiry_days: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, username: str, reset: bool, expiry_days: int | None, **options: Any
+    ) -> None:
         if expiry_days is not None and expiry_days < 1:
             raise CommandError("--expiry-days must be at least 1.")
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
+        if reset:
+            AuthToken.objects.filter(user=user).delete()
         expiry = timedelta(days=expiry_days) if expiry_days else None
         _, token = AuthToken.objects.create(user=user, expiry=expiry)
-        self.stdout.write(token)
+        self.stdout.write(f"Generated token {token} for user {username}")
