@@ -1,6 +1,7 @@
 """Wrong API tokens counted per client address: past `AXES_FAILURE_LIMIT` failures in a window
 of `AXES_COOLOFF_TIME` from the first, every token from that address gets a 429 until the
-window ends (a valid one too, so that guessing tells nothing)."""
+window ends (a valid one too, so that guessing tells nothing), except a token the process
+accepted within `TOKEN_CACHE_SECONDS`, which no guess can be."""
 
 import time
 

@@ -130,6 +130,16 @@ def test_valid_tokens_are_never_throttled_as_failures(valid_token, settings):
     assert {client.get(ORDERS).status_code for _ in range(20)} == {200}
 
 
+def test_a_token_just_accepted_keeps_working_from_a_locked_out_address(valid_token, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    assert token_client(valid_token).get(ORDERS).status_code == 200
+    for _ in range(2):
+        token_client("0" * 64).get(ORDERS)
+
+    assert token_client("1" * 64).get(ORDERS).status_code == 429
+    assert token_client(valid_token).get(ORDERS).status_code == 200  # no guess: no cache read
+
+
 def test_a_token_lockout_ends_after_the_cool_off(valid_token, settings):
     settings.AXES_FAILURE_LIMIT = 2
     settings.AXES_COOLOFF_TIME = timedelta(seconds=1)
