@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from config.admin_lookups import SafeLookupsAdmin
 from orders_write import display
-from orders_write.admin import ReadOnlyAdminMixin
+from orders_write.admin import PersonalDataAdmin, ReadOnlyAdminMixin
 
 from .models import (
     CustomerAnalytics,
@@ -92,7 +92,7 @@ class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
 
 
 @admin.register(OrderDetails)
-class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
+class OrderDetailsAdmin(PersonalDataAdmin, OrderDisplay, ReadModelAdmin):
     list_display = (
         "order",
         "customer",
@@ -104,6 +104,12 @@ class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
     )
     list_filter = ("status", "payment_method", "order_date")
     search_fields = ("=order_id", "customer_name", "customer_email")
+    masked_instead = {
+        "customer_email": "masked_customer_email",
+        "shipping": "masked_shipping",
+        "billing": "masked_billing",
+    }
+    personal_search_fields = ("customer_email",)
     date_hierarchy = "order_date"
     fieldsets = [
         (
@@ -202,7 +208,7 @@ class OrderStatusChangeAdmin(ReadModelAdmin):
 
 
 @admin.register(CustomerAnalytics)
-class CustomerAnalyticsAdmin(ReadModelAdmin):
+class CustomerAnalyticsAdmin(PersonalDataAdmin, ReadModelAdmin):
     list_display = (
         "customer_name",
         "customer_email",
@@ -215,6 +221,8 @@ class CustomerAnalyticsAdmin(ReadModelAdmin):
     )
     list_filter = ("customer_segment", "last_order_date", "favorite_category")
     search_fields = ("customer_name", "customer_email", "=customer_id")
+    masked_instead = {"customer_email": "masked_customer_email"}
+    personal_search_fields = ("customer_email",)
     date_hierarchy = "last_order_date"
     fieldsets = [
         (None, {"fields": ("customer_name", "customer_email", "segment", "last_order")}),

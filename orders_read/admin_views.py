@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.template.response import TemplateResponse
 from django.utils.text import Truncator
 
+from config.privacy import may_see_personal_data
 from orders_write import display
 
 from . import charts
@@ -80,7 +81,7 @@ def _product_point(product: dict) -> Point:
 def order_story_page(request: HttpRequest, order_id: UUID) -> HttpResponse:
     """Show an order's events, the commands behind them and the read rows they produced."""
     _require(request, "orders_write.view_event")
-    story = order_story(order_id)
+    story = order_story(order_id, masked=not may_see_personal_data(request.user))
     if story is None:
         raise Http404("No events for this order.")
     context = {
@@ -102,7 +103,7 @@ def trace_page(request: HttpRequest) -> HttpResponse:
         except ValueError:
             error = "Enter a correlation id (a UUID)."
         else:
-            events = traced_events(correlation_id)
+            events = traced_events(correlation_id, masked=not may_see_personal_data(request.user))
     context = {
         **admin.site.each_context(request),
         "title": "Trace a request",

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     CONCURRENCY_CONFLICT = "concurrency_conflict"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    CUSTOMER_FORGOTTEN = "customer_forgotten"
     THROTTLED = "throttled"
     PROJECTION_BEHIND = "projection_behind"
 
@@ -46,6 +47,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TRANSITION: "409: the order's status rules refuse the change",
     ErrorCode.CONCURRENCY_CONFLICT: "409: another command changed the data first; reload, retry",
     ErrorCode.IDEMPOTENCY_CONFLICT: "409: an order_id re-sent with a different body",
+    ErrorCode.CUSTOMER_FORGOTTEN: "409: the customer was forgotten; nothing new is recorded",
     ErrorCode.THROTTLED: "429: too many requests; retry after `Retry-After` seconds",
     ErrorCode.PROJECTION_BEHIND: "503: the read side has not reached the asked position yet",
 }
