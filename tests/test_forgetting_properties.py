@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from orders_read.models import CustomerAnalytics, OrderSummary, ProductSales
 from orders_read.projections import NAMES, models_of
-from orders_read.rebuild import rebuild, table_rows, verify
+from orders_read.rebuild.replay import rebuild, table_rows, verify
 from orders_write import services
 from orders_write.commands import (
     AddProduct,

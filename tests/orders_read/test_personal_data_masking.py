@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from access.groups import ensure_personal_data_group
-from config.privacy import mask_address, mask_email
+from config.api.privacy import mask_address, mask_email
 from orders_write.models import Customer, Event, Order
 from tests.conftest import ADDRESS, make_customer, make_order, make_viewer
 

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, transaction
 
 from orders_read.models import CustomerAnalytics, OrderDetails, OrderSummary
 from orders_read.projections import NAMES, models_of
-from orders_read.rebuild import rebuild, table_rows, verify
+from orders_read.rebuild.replay import rebuild, table_rows, verify
 from orders_write import services
 from orders_write.commands import ForgetCustomer, UpdateCustomer
 from orders_write.event_reader import stream_events
