@@ -252,7 +252,8 @@ class OrderCommandViewSet(CommandViewSet):
         """Return a body the browsable API offers to edit: a real customer and product."""
         if self.action_map.get("post") != "create":
             return None
-        customer, product = Customer.objects.first(), Product.objects.first()
+        customer = Customer.objects.filter(forgotten_at__isnull=True).first()
+        product = Product.objects.first()
         if customer is None or product is None:
             return None
         return {

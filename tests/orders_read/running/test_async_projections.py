@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from config.celery import app
-from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailure
+from orders_read.models import CustomerAnalytics, OrderDetails, OrderSummary, ProjectionFailure
 from orders_read.projections import NAMES
 from orders_read.rebuild.replay import verify
 from orders_read.running.catch_up import advancing
@@ -33,6 +33,7 @@ from orders_read.running.status import projection_statuses
 from orders_read.running.tasks import sweep
 from orders_write.event_reader import Checkpoint, checkpoint_at, head
 from tests.conftest import make_customer, make_order, make_product, order_body, set_status
+from tests.privacy_scan import find_texts
 
 pytestmark = [
     pytest.mark.skipif(
@@ -310,3 +311,42 @@ def test_a_rebuild_while_workers_run_loses_nothing(customer, product):
 
     assert verify(list(NAMES)) == []
     assert OrderSummary.objects.count() == CustomerAnalytics.objects.get().total_orders
+
+
+def test_forgetting_reaches_the_read_database_and_leaves_no_trace_in_either(admin_api, product):
+    zoe, bob = make_customer("Zoë Quillfeather", "zoe.q@example.org"), make_customer()
+    order = make_order(zoe, [(product, 3)])
+    make_order(bob, [(product, 1)])
+    set_status(order.id, "confirmed")
+    settle()
+    totals = CustomerAnalytics.objects.values_list("customer_id", "total_orders", "total_spent")
+    before = set(totals)
+    assert find_texts(["zoe.q@example.org"])
+
+    response = admin_api.post(
+        f"/api/customers/{zoe.id}/forget/", {"reason": "Ticket 41"}, format="json"
+    )
+    assert response.status_code == 200
+    settle()
+
+    # (Bob's order has the same address, so the scan looks for Zoë's name and e-mail.)
+    assert find_texts(["Zoë Quillfeather", "zoe.q@example.org"]) == []
+    assert {text for *_, text in find_texts([bob.email])} == {bob.email}
+    assert OrderDetails.objects.get(order_id=order.id).shipping_address["line1"] == ""
+    assert set(totals) == before
+    assert OrderSummary.objects.get(order_id=order.id).customer_name == "Forgotten customer"
+    assert verify(list(NAMES)) == []
+
+
+def test_a_rebuild_in_async_mode_reproduces_the_forgotten_state(admin_api, product):
+    zoe = make_customer("Zoë Quillfeather", "zoe.q@example.org")
+    order = make_order(zoe, [(product, 2)])
+    admin_api.post(f"/api/customers/{zoe.id}/forget/", {"reason": "Ticket 41"}, format="json")
+    settle()
+
+    call_command("rebuild_projections", "--processes", "1", "--no-input", verbosity=0)
+    settle()
+
+    assert OrderSummary.objects.get(order_id=order.id).customer_name == "Forgotten customer"
+    assert find_texts(["Zoë Quillfeather", "zoe.q@example.org", "1 Main Street"]) == []
+    assert verify(list(NAMES)) == []
