@@ -11,6 +11,7 @@ with one decryption, and the box is bound to its customer (the id is the associa
 """
 
 import base64
+import binascii
 import copy
 import os
 from collections.abc import Iterable
@@ -129,7 +130,7 @@ def open_sealed(data: Data, ring: KeyRing) -> Data:
     if cipher is None:
         data.update({name: copy.copy(PLACEHOLDERS.get(name, "")) for name in sealed["fields"]})
         return data
-    box = base64.b64decode(sealed["box"])
+    box = binascii.a2b_base64(sealed["box"])
     try:
         clear = cipher.decrypt(box[:NONCE_BYTES], box[NONCE_BYTES:], customer_id.encode())
     except InvalidTag:
