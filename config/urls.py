@@ -21,6 +21,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from config.browsable_api import commands_of, offer_commands
+from config.dependencies import dependencies_page
 from orders_read.admin_views import (
     dashboard_page,
     order_story_page,
@@ -201,6 +202,7 @@ urlpatterns = [
         name="order-story",
     ),
     path("admin/trace/", admin.site.admin_view(trace_page), name="event-trace"),
+    path("admin/dependencies/", admin.site.admin_view(dependencies_page), name="dependencies"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),

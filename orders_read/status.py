@@ -41,7 +41,12 @@ def projection_statuses() -> list[ProjectionStatus]:
 
 
 def _status(name: str, state: ProjectionState | None, store_head: Head) -> ProjectionStatus:
-    last_failure = ProjectionFailure.objects.filter(projection=name).order_by("-failed_at").first()
+    # A failure retried or skipped is over: only an open one is the projection's last error.
+    last_failure = (
+        ProjectionFailure.objects.filter(projection=name, resolution="")
+        .order_by("-failed_at")
+        .first()
+    )
     position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
     stalled = state is not None and state.stalled
     if stalled or projections_are_async():
