@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS = 5.0
+RETRY_SECONDS = 2.0
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 # Per process and Redis location: the monotonic time until which Redis is not tried (absent

@@ -6,16 +6,30 @@ clears the mark when a worker runs it; a mark whose sweep was lost expires after
 `PENDING_SECONDS`.
 """
 
+import logging
 from typing import Any
 
 from celery.beat import PersistentScheduler
 from django.core.cache import cache
 
 from .sweeping import PENDING_SECONDS, SWEEP_PENDING_KEY, SWEEP_TASK
+from .worker import RECONNECT_SECONDS
+
+logger = logging.getLogger(__name__)
 
 
 class OneSweepPendingScheduler(PersistentScheduler):
-    """Send the sweep only when the one sent before has been picked up by a worker."""
+    """Send the sweep only when the one sent before has been picked up by a worker; try a
+    lost broker again every `RECONNECT_SECONDS` (Celery's beat waits 2, 4, 6, ... s)."""
+
+    def _ensure_connected(self) -> Any:
+        return self.connection.ensure_connection(
+            lambda error, interval: logger.warning("beat: broker unreachable: %s", error),
+            self.app.conf.broker_connection_max_retries,
+            interval_start=RECONNECT_SECONDS,
+            interval_step=0,
+            interval_max=RECONNECT_SECONDS,
+        )
 
     def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any):
         if entry.task != SWEEP_TASK:
