@@ -52,6 +52,7 @@ from .server import (
 FAULT_SECONDS = 10
 ANSWER_WITHIN_SECONDS = 5
 CURRENT_WITHIN_SECONDS = 15
+WORKER_START_SECONDS = 15
 CLIENT_TIMEOUT_SECONDS = 15
 COMMANDS_PER_SECOND = 5
 READS_PER_SECOND = 3
@@ -307,7 +308,8 @@ def worker_stopped(run: Run) -> None:
     alive = _metric(run, "orders_projection_workers_alive")
     run.check(alive == 0, f"worker stopped: /metrics workers_alive {alive}")
     run.server.celery[0] = _start_worker(run)
-    recovered = seconds_until_current(run)
+    # A new worker process first loads Django (seconds on a busy machine).
+    recovered = seconds_until_current(run, limit=WORKER_START_SECONDS + CURRENT_WITHIN_SECONDS)
     run.recoveries["worker restarted"] = recovered
     run.check(recovered is not None, f"worker back: projections current in {_s(recovered)}")
 
