@@ -88,7 +88,7 @@ def _broker_check() -> None:
 
 
 def _workers_check() -> None:
-    from orders_read.sweeping import heartbeat_age, workers_alive
+    from orders_read.running.sweeping import heartbeat_age, workers_alive
 
     if not workers_alive():
         age = heartbeat_age()
@@ -119,7 +119,7 @@ class UnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from orders_write.api_errors import (
+        from config.api.errors import (
             DATABASE_UNAVAILABLE,
             ErrorCode,
             error_body,

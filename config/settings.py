@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "orders_write",
     "orders_read",
+    "orders_bench",
 ]
 
 MIDDLEWARE = [
@@ -180,9 +181,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY = False
 # Workers try the broker again every second while it is away, instead of backing off.
-CELERY_WORKER_CONSUMER = "orders_read.worker:QuickReconnectConsumer"
-# At most one sweep waits for a worker at a time (orders_read.beat).
-CELERY_BEAT_SCHEDULER = "orders_read.beat:OneSweepPendingScheduler"
+CELERY_WORKER_CONSUMER = "orders_read.running.worker:QuickReconnectConsumer"
+# At most one sweep waits for a worker at a time (orders_read.running.beat).
+CELERY_BEAT_SCHEDULER = "orders_read.running.beat:OneSweepPendingScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-projections": {
         "task": "orders_read.tasks.sweep",
@@ -262,8 +263,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "EXCEPTION_HANDLER": "orders_write.api_errors.handle_api_exception",
-    "DEFAULT_SCHEMA_CLASS": "orders_write.api_schema.ApiSchema",
+    "EXCEPTION_HANDLER": "config.api.errors.handle_api_exception",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "config.throttling.AnonRateThrottle",
         "config.throttling.UserRateThrottle",
@@ -293,13 +294,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "Status": "orders_write.domain.STATUSES",
         "PaymentMethod": "orders_write.domain.PAYMENT_METHODS",
-        "ErrorCode": "orders_write.api_errors.ERROR_CHOICES",
+        "ErrorCode": "config.api.errors.ERROR_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "orders_read.freshness.document_positions",
-        "orders_write.api_schema.reference_enums_in_parameters",
-        "orders_write.api_schema.link_operations",
+        "orders_read.api.freshness.document_positions",
+        "config.api.schema.reference_enums_in_parameters",
+        "config.api.schema.link_operations",
     ],
 }
 
