@@ -21,12 +21,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from config.browsable_api import commands_of, offer_commands
-from orders_read.admin_views import (
-    dashboard_page,
-    order_story_page,
-    projection_status_page,
-    trace_page,
-)
+from orders_read.admin_views import order_story_page, projection_status_page, trace_page
 from orders_read.api import (
     CustomerAnalyticsView,
     CustomerOrdersView,
@@ -36,6 +31,7 @@ from orders_read.api import (
     ProductSalesView,
     ProjectionStatusView,
 )
+from orders_read.dashboard_page import dashboard_page
 from orders_read.metrics import metrics_page
 from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
 from orders_write.api_errors import ErrorCode, error_body
@@ -184,7 +180,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
 # The OpenAPI generator needs each view on its own, so it gets the routes unmerged.
 schema_patterns = [path(route, view) for route, _, views in API_ROUTES for view in views.values()]
 
-admin.site.site_header = "Orders administration"
+admin.site.site_header = admin.site.site_title = "Orders administration"
 admin.site.site_url = "/api/"
 
 urlpatterns = [

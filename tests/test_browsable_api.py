@@ -79,9 +79,9 @@ def test_list_rows_link_to_their_detail_and_customer(admin_api, customer, produc
     details = admin_api.get(row["url"]).json()
 
     assert row["url"].endswith(f"/api/orders/{order.id}/")
-    assert row["customer_url"].endswith(f"/api/customers/{customer.id}/analytics/")
+    assert row["customer_analytics_url"].endswith(f"/api/customers/{customer.id}/analytics/")
     assert details["status_url"].endswith(f"/api/orders/{order.id}/status/")
-    analytics = admin_api.get(details["customer_url"]).json()
+    analytics = admin_api.get(details["customer_analytics_url"]).json()
     assert analytics["orders_url"].endswith(f"/api/orders/?customer_id={customer.id}")
 
 
