@@ -13,9 +13,9 @@ from django.utils.html import format_html, format_html_join
 from config.admin_layout import WideChangeListAdmin
 from config.admin_lookups import SafeLookupsAdmin
 from config.admin_search import IdPrefixSearchAdmin
+from config.api import display
+from config.api.admin import ReadOnlyAdminMixin
 from config.csv_export import CsvExportAdmin
-from orders_write import display
-from orders_write.admin import ReadOnlyAdminMixin
 
 from .models import (
     CustomerAnalytics,
@@ -25,7 +25,7 @@ from .models import (
     ProductSales,
     ProjectionFailure,
 )
-from .projector import CatchUpResult, catch_up, skip_failure
+from .running.catch_up import CatchUpResult, catch_up, skip_failure
 
 BOOKKEEPING = ("Bookkeeping", {"fields": ("version", "projected_at"), "classes": ("collapse",)})
 

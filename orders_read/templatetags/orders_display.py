@@ -1,11 +1,11 @@
-"""Template filters that show values as the admin does (see `orders_write.display`)."""
+"""Template filters that show values as the admin does (see `config.api.display`)."""
 
 from datetime import date, timedelta
 
 from django import template
 
+from config.api import display
 from orders_read.models import ProjectionState
-from orders_write import display
 
 register = template.Library()
 register.filter("money", display.money)
