@@ -124,11 +124,15 @@ customers, products, orders = CustomerCommandViewSet, ProductCommandViewSet, Ord
 # Each API path with its view per HTTP method: reads go to orders_read, commands to orders_write.
 API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     ("api/projections/", "projection-status", {"get": ProjectionStatusView.as_view()}),
-    ("api/customers/", "customers", {"post": customers.as_view({"post": "create"})}),
+    (
+        "api/customers/",
+        "customers",
+        {"post": customers.as_view({"post": "create"}, name="Customers")},
+    ),
     (
         "api/customers/<uuid:customer_id>/",
         "customer",
-        {"patch": customers.as_view({"patch": "partial_update"})},
+        {"patch": customers.as_view({"patch": "partial_update"}, name="Customer")},
     ),
     (
         "api/customers/<uuid:customer_id>/orders/",
@@ -140,12 +144,12 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "customer-analytics",
         {"get": CustomerAnalyticsView.as_view()},
     ),
-    ("api/products/", "products", {"post": products.as_view({"post": "create"})}),
+    ("api/products/", "products", {"post": products.as_view({"post": "create"}, name="Products")}),
     ("api/products/popular/", "popular-products", {"get": PopularProductsView.as_view()}),
     (
         "api/products/<uuid:product_id>/",
         "product",
-        {"patch": products.as_view({"patch": "partial_update"})},
+        {"patch": products.as_view({"patch": "partial_update"}, name="Product")},
     ),
     (
         "api/products/<uuid:product_id>/sales/",
@@ -157,7 +161,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "orders",
         {
             "get": OrderViewSet.as_view({"get": "list"}, name="Orders"),
-            "post": orders.as_view({"post": "create"}),
+            "post": orders.as_view({"post": "create"}, name="Orders"),
         },
     ),
     (
@@ -168,7 +172,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     (
         "api/orders/<uuid:order_id>/status/",
         "order-status",
-        {"post": orders.as_view({"post": "status"})},
+        {"post": orders.as_view({"post": "status"}, name="Order status")},
     ),
     (
         "api/orders/<uuid:order_id>/history/",
