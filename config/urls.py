@@ -35,7 +35,12 @@ from orders_read.api.views import (
     ProjectionStatusView,
 )
 from orders_read.running.metrics import metrics_page
-from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
+from orders_write.api import (
+    CustomerCommandViewSet,
+    CustomerExportView,
+    OrderCommandViewSet,
+    ProductCommandViewSet,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -134,6 +139,16 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "api/customers/<uuid:customer_id>/",
         "customer",
         {"patch": customers.as_view({"patch": "partial_update"}, name="Customer")},
+    ),
+    (
+        "api/customers/<uuid:customer_id>/forget/",
+        "customer-forget",
+        {"post": customers.as_view({"post": "forget"})},
+    ),
+    (
+        "api/customers/<uuid:customer_id>/export/",
+        "customer-export",
+        {"get": CustomerExportView.as_view()},
     ),
     (
         "api/customers/<uuid:customer_id>/orders/",
