@@ -87,12 +87,27 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
+# Every statement on PostgreSQL ends after this many seconds (0: no limit): web requests
+# (config/wsgi.py marks their processes) get a short one, so no request can keep the database
+# busy; management commands and Celery workers, which rebuild and replay, their own.
+WEB_PROCESS = os.environ.get("ORDERS_WEB_PROCESS") == "1"
+STATEMENT_TIMEOUT_SECONDS = float(
+    os.environ.get("STATEMENT_TIMEOUT_SECONDS", "5")
+    if WEB_PROCESS
+    else os.environ.get("COMMAND_STATEMENT_TIMEOUT_SECONDS", "3600")
+)
+# How long opening a database connection may take.
+DATABASE_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_SECONDS", "5"))
+
+
 def _database(url: str) -> dict:
     database = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
     options = database.setdefault("OPTIONS", {})
     if database["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries: JIT compilation costs more than it saves.
-        options.setdefault("options", "-c jit=off")
+        timeout_ms = round(STATEMENT_TIMEOUT_SECONDS * 1000)
+        options.setdefault("options", f"-c jit=off -c statement_timeout={timeout_ms}")
+        options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # Wait for the write lock instead of failing at once when writers overlap.
         options.update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -132,11 +147,23 @@ PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Several server processes need a shared cache (REDIS_URL) so invalidation reaches them all.
+# The cache holds only what may differ between server processes: request and wrong-token
+# counts (shared through Redis, per process without it) and answers whose key says what they
+# reflect (a projection's position, a day, a minute). Sessions, lockouts and the projections'
+# positions live in the database, which every process sees.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long a call to Redis may take (connecting, then each command).
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "2"))
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orders"}
     )
@@ -148,6 +175,8 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's schedule is this file's: kept in memory, so beat writes no schedule file anywhere.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-projections": {
         "task": "orders_read.tasks.sweep",
@@ -164,8 +193,8 @@ if PROJECTION_MODE == "async":
             "through which commands nudge the workers."
         )
 
-# Sessions read from the cache, written through to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions in the database: a logout ends the session for every server process at once.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Messages (the admin's) kept in the session: no cookie signer built for every API request.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # How long a process trusts an API token it has checked (0: check on every request).
@@ -177,12 +206,21 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 
-# Failed logins: after AXES_FAILURE_LIMIT failures for one username, or from one client
-# address, further logins are refused (429) for AXES_COOLOFF_MINUTES after the last failure.
-# Wrong API tokens count per client address against the same limit and cool-off.
+# The client's address: the address the connection comes from, or, behind
+# TRUSTED_PROXY_COUNT reverse proxies that each append to X-Forwarded-For, the address the
+# outermost of them saw. Login lockouts, wrong-token counts and request rates all use it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
+# Failed logins: after AXES_FAILURE_LIMIT failures for one username from one client address,
+# logins for that username from that address are refused (429) for AXES_COOLOFF_MINUTES after
+# the last failure (in the database, so every server process agrees). Wrong API tokens from
+# an address past the same limit get 429 instead of 401; right tokens are always answered.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
