@@ -137,6 +137,8 @@ if PROJECTION_MODE == "inline" and READ_DATABASE != "default":
     )
 # How long a read that names a min_position waits for the projections behind it.
 READ_WAIT_SECONDS = float(os.environ.get("READ_WAIT_SECONDS", "2"))
+# How many such reads may wait at once in one server process (others get 503 at once).
+READ_WAITERS_PER_PROCESS = int(os.environ.get("READ_WAITERS_PER_PROCESS", "4"))
 # How often Celery beat sweeps every projection forward (a nudge lost is caught then).
 PROJECTION_SWEEP_SECONDS = float(os.environ.get("PROJECTION_SWEEP_SECONDS", "2"))
 # Async mode: the sweep retries a stalled projection this long after it failed, then after

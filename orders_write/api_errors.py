@@ -95,6 +95,10 @@ class ProjectionBehind(exceptions.APIException):
     )
     default_code = ErrorCode.PROJECTION_BEHIND.value
 
+    def __init__(self, detail: str | None = None, *, wait: int = 1) -> None:
+        super().__init__(detail)
+        self.wait = wait  # DRF's handler turns it into Retry-After
+
 
 STATUS_FOR_ERROR: dict[type[DomainError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
