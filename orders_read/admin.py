@@ -82,6 +82,7 @@ class OrderDisplay:
 class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
     list_display = ("order", "customer", "status_badge", "total", "item_count", "placed")
     list_filter = ("status", "order_date")
+    link_lookups = ("customer_id",)
     search_fields = ("=order_id", "=customer_id", "customer_name")
     date_hierarchy = "order_date"
     fieldsets = [
@@ -181,6 +182,7 @@ class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
 class OrderStatusChangeAdmin(ReadModelAdmin):
     list_display = ("order", "status_badge", "changed_by", "changed", "reason")
     list_filter = ("status", "changed_at")
+    link_lookups = ("order_id",)
     search_fields = ("=order_id", "changed_by", "reason")
     date_hierarchy = "changed_at"
     fieldsets = [
@@ -294,6 +296,7 @@ class ProductSalesAdmin(ReadModelAdmin):
         "note",
     )
     list_filter = (SoldFilter, "category", "sale_date")
+    link_lookups = ("product_id", "product_id__in")
     search_fields = ("product_name", "category", "=product_id")
     date_hierarchy = "sale_date"
     fieldsets = [

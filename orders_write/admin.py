@@ -309,6 +309,7 @@ class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
         "recorded",
     )
     list_filter = ("event_type", "stream_type", "recorded_at")
+    link_lookups = ("stream_id",)
     search_fields = ("=stream_id",)
     date_hierarchy = "recorded_at"
     fields = (
