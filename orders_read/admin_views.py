@@ -21,6 +21,7 @@ LAG_COLOURS = {"stalled": "#a33", "behind": "#8a6d00"}
 
 def projection_status_page(request: HttpRequest) -> HttpResponse:
     """Show each projection's position, lag, state and last error."""
+    _require(request, "orders_read.view_projectionstate")
     context = {
         **admin.site.each_context(request),
         "title": "Projection status",

@@ -140,7 +140,7 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
     stream = begin_writing(
         [command.order_id, command.customer_id, *product_ids], reading=command.order_id
     )
-    existing = _previous_creation(command.order_id, stream, fingerprint)
+    existing = _previous_creation(command.order_id, stream, fingerprint, context.actor)
     if existing is not None:
         return existing
     customer = _get(Customer, command.customer_id, "customer", field="customer_id")
@@ -228,6 +228,9 @@ def _address(address: Address, field: str) -> Address:
     return Address(**cleaned, line2=line2)
 
 
+ORDER_ID_UNAVAILABLE = "This order_id cannot be used: send another (or none)."
+
+
 def _fingerprint(command: CreateOrder) -> str:
     body = {
         "customer_id": command.customer_id,
@@ -240,10 +243,19 @@ def _fingerprint(command: CreateOrder) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _previous_creation(order_id: UUID, stream: Stream, fingerprint: str) -> Order | None:
+def _previous_creation(
+    order_id: UUID, stream: Stream, fingerprint: str, actor: str
+) -> Order | None:
+    """Return the order this command already created, if it did.
+
+    Idempotency belongs to whoever placed the order: to anyone else an `order_id` in use, by
+    an order or any other stream, is refused with the same words, which tell nothing of it.
+    """
     if not stream:
         return None
-    _, _, metadata = stream[0]
+    event_type, _, metadata = stream[0]
+    if event_type != "OrderCreated" or metadata.get("actor") != actor:
+        raise IdempotencyConflict(ORDER_ID_UNAVAILABLE, field="order_id")
     if metadata.get("command_fingerprint") != fingerprint:
         raise IdempotencyConflict(
             f"Order {order_id} already exists with a different request.", field="order_id"
@@ -336,7 +348,8 @@ def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> 
 
 
 def _email(value: Any) -> str:
-    email = _text(value, "email", 254).lower()
+    # Lower-cased first: some letters grow (U+0130 becomes two code points).
+    email = _text(value.lower() if isinstance(value, str) else value, "email", 254)
     try:
         validate_email(email)
     except ValidationError:
