@@ -319,6 +319,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "correlation_id": {"()": "config.correlation.CorrelationIdFilter"},
+        "as_warning": {"()": "config.log_levels.AsWarning"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -341,6 +342,8 @@ LOGGING = {
     },
     "loggers": {
         "django": {**_TO_STDERR, "handlers": ["stderr", "mail_admins"]},
+        # An oversized body is a client's mistake, answered 400: a warning, never mailed.
+        "django.security.RequestDataTooBig": {**_TO_STDERR, "filters": ["as_warning"]},
         "orders_read": _TO_STDERR,
         "orders_write": _TO_STDERR,
         "config": _TO_STDERR,

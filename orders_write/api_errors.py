@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.log import log_response
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -31,6 +32,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     THROTTLED = "throttled"
     PROJECTION_BEHIND = "projection_behind"
+    SERVER_ERROR = "server_error"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -48,6 +50,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: "409: an order_id re-sent with a different body",
     ErrorCode.THROTTLED: "429: too many requests; retry after `Retry-After` seconds",
     ErrorCode.PROJECTION_BEHIND: "503: the read side has not reached the asked position yet",
+    ErrorCode.SERVER_ERROR: "500: the server failed; its log has the request's correlation id",
 }
 
 CODES = frozenset(code.value for code in ErrorCode)
@@ -64,6 +67,7 @@ CODE_FOR_STATUS: dict[int, ErrorCode] = {
     409: ErrorCode.CONCURRENCY_CONFLICT,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     429: ErrorCode.THROTTLED,
+    500: ErrorCode.SERVER_ERROR,
     503: ErrorCode.PROJECTION_BEHIND,
 }
 
@@ -116,6 +120,10 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
     response = exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After
     if response is not None:
         response.data = api_error_body(exc, response.status_code)
+    if isinstance(exc, ProjectionBehind) and "request" in context:
+        # Lag is expected, not a server error: a warning, never an alert mailed to ADMINS.
+        request = context["request"]
+        log_response("Projection behind: %s", request.path, response=response, level="warning")
     return response
 
 

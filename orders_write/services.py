@@ -200,7 +200,11 @@ def _normalized_order(command: CreateOrder) -> CreateOrder:
         raise InvalidCommand("An order needs at least one item.", field="items")
     if len(command.items) > MAX_ORDER_LINES:
         raise InvalidCommand(f"An order has at most {MAX_ORDER_LINES} items.", field="items")
-    product_ids = [line.product_id for line in command.items]
+    # The tutorial passes ids as text: take them as the UUIDs they spell.
+    items = tuple(
+        replace(line, product_id=_as_uuid(line.product_id, "items")) for line in command.items
+    )
+    product_ids = [line.product_id for line in items]
     if len(set(product_ids)) != len(product_ids):
         raise InvalidCommand("Each product may appear only once per order.", field="items")
     if any(not 1 <= line.quantity <= MAX_QUANTITY for line in command.items):
@@ -213,10 +217,21 @@ def _normalized_order(command: CreateOrder) -> CreateOrder:
     billing = _address(command.billing_address or shipping, "billing_address")
     return replace(
         command,
-        order_id=command.order_id or uuid4(),
+        customer_id=_as_uuid(command.customer_id, "customer_id"),
+        items=items,
+        order_id=_as_uuid(command.order_id, "order_id") if command.order_id else uuid4(),
         shipping_address=shipping,
         billing_address=billing,
     )
+
+
+def _as_uuid(value: UUID | str, field: str) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidCommand(f"{value!r} is not a valid UUID.", field=field) from None
 
 
 def _address(address: Address, field: str) -> Address:

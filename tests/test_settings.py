@@ -139,3 +139,19 @@ def test_a_web_request_statement_is_cancelled_at_the_web_timeout():
 def test_management_commands_have_a_statement_timeout_of_their_own():
     assert run_python(SHOW_TIMEOUT) == "1h"
     assert run_python(SHOW_TIMEOUT, COMMAND_STATEMENT_TIMEOUT_SECONDS="90") == "90s"
+
+
+def test_celery_beat_keeps_its_schedule_in_memory_writing_no_file(tmp_path, monkeypatch):
+    from celery.beat import Service
+
+    from config.celery import app
+
+    monkeypatch.chdir(tmp_path)
+
+    # As `celery -A config beat` makes it (celery.apps.beat): with the configured scheduler.
+    scheduler = Service(app=app, scheduler_cls=app.conf.beat_scheduler).get_scheduler()
+    scheduler.sync()
+    scheduler.close()
+
+    assert "sweep-projections" in scheduler.schedule
+    assert list(tmp_path.iterdir()) == []
