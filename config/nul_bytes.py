@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
-from orders_write.api_errors import ErrorCode, error_body
+from config.api.errors import ErrorCode, error_body
 
 NUL = "\x00"
 MESSAGE = "The request contains a NUL character (0x00), which no field accepts."

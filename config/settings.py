@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "orders_write",
     "orders_read",
+    "orders_bench",
 ]
 
 MIDDLEWARE = [
@@ -267,8 +268,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "EXCEPTION_HANDLER": "orders_write.api_errors.handle_api_exception",
-    "DEFAULT_SCHEMA_CLASS": "orders_write.api_schema.ApiSchema",
+    "EXCEPTION_HANDLER": "config.api.errors.handle_api_exception",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "config.throttling.AnonRateThrottle",
         "config.throttling.UserRateThrottle",
@@ -298,13 +299,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "Status": "orders_write.domain.STATUSES",
         "PaymentMethod": "orders_write.domain.PAYMENT_METHODS",
-        "ErrorCode": "orders_write.api_errors.ERROR_CHOICES",
+        "ErrorCode": "config.api.errors.ERROR_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "orders_read.freshness.document_positions",
-        "orders_write.api_schema.reference_enums_in_parameters",
-        "orders_write.api_schema.link_operations",
+        "orders_read.api.freshness.document_positions",
+        "config.api.schema.reference_enums_in_parameters",
+        "config.api.schema.link_operations",
     ],
 }
 

@@ -22,14 +22,15 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from config.api.errors import ErrorCode, error_body
 from config.browsable_api import commands_of, offer_commands
-from orders_read.admin_views import (
+from orders_read.admin_pages.views import (
     dashboard_page,
     order_story_page,
     projection_status_page,
     trace_page,
 )
-from orders_read.api import (
+from orders_read.api.views import (
     CustomerAnalyticsView,
     CustomerOrdersView,
     OrderHistoryView,
@@ -38,9 +39,8 @@ from orders_read.api import (
     ProductSalesView,
     ProjectionStatusView,
 )
-from orders_read.metrics import metrics_page
+from orders_read.running.metrics import metrics_page
 from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
-from orders_write.api_errors import ErrorCode, error_body
 
 View = Callable[..., HttpResponse]
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config.admin_lookups import SafeLookupsAdmin
-from orders_write import display
-from orders_write.admin import ReadOnlyAdminMixin
+from config.api import display
+from config.api.admin import ReadOnlyAdminMixin
 
 from .models import (
     CustomerAnalytics,
@@ -22,7 +22,7 @@ from .models import (
     ProductSales,
     ProjectionFailure,
 )
-from .projector import CatchUpResult, catch_up, skip_failure
+from .running.catch_up import CatchUpResult, catch_up, skip_failure
 
 BOOKKEEPING = ("Bookkeeping", {"fields": ("version", "projected_at"), "classes": ("collapse",)})
 

@@ -11,10 +11,10 @@ class OrdersReadConfig(AppConfig):
         (inline mode), or to the nudge of the projection workers (async mode)."""
         from orders_write.signals import SIGNAL_FOR_EVENT_TYPE
 
-        from .mode import projections_are_async
-        from .nudges import nudge_after_commit
         from .projections import event_types
-        from .projector import inline_receiver
+        from .running.catch_up import inline_receiver
+        from .running.mode import projections_are_async
+        from .running.nudges import nudge_after_commit
 
         for event_type in event_types():
             receiver = (

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from .freshness import reflected_position, standing
+from .api.freshness import reflected_position, standing
 
 GENERATION_KEY = "orders_read:popular_products:generation"
 TIMEOUT_SECONDS = 300

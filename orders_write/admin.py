@@ -11,9 +11,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin_lookups import SafeLookupsAdmin
+from config.api import display
+from config.api.admin import ReadOnlyAdminMixin
 from config.correlation import request_correlation_id
 
-from . import display, domain, services
+from . import domain, services
 from .commands import (
     AddProduct,
     CommandContext,
@@ -32,19 +34,6 @@ def admin_context(request: HttpRequest) -> CommandContext:
     return CommandContext(
         actor=request.user.get_username(), correlation_id=request_correlation_id(request)
     )
-
-
-class ReadOnlyAdminMixin:
-    """Browse rows without adding, changing or deleting them."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 BOOKKEEPING = (

@@ -12,10 +12,10 @@ from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.schema import ApiSchema
 from config.correlation import request_correlation_id
 
 from . import services
-from .api_schema import ApiSchema
 from .commands import (
     AddProduct,
     CommandContext,

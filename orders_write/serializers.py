@@ -5,7 +5,8 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework import serializers
 
-from .api_fields import MoneyField, PaymentMethodField, PriceField, StatusField, TextField
+from config.api.fields import MoneyField, PaymentMethodField, PriceField, StatusField, TextField
+
 from .commands import Address, CreateOrder, OrderLine
 from .services import MAX_ORDER_LINES, MAX_QUANTITY
 

@@ -7,6 +7,7 @@ from uuid import UUID
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from knox.models import AuthToken
@@ -28,6 +29,12 @@ from orders_write.models import Customer, Order, Product
 _numbers = itertools.count(1)
 
 ADDRESS = {"line1": "1 Main Street", "city": "Lyon", "postal_code": "69001", "country": "FR"}
+
+
+# Tests of concurrent transactions (SQLite serializes its writers).
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent PostgreSQL transactions"
+)
 
 
 def error_fields(response) -> set[str | None]:

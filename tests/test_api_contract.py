@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework import exceptions
 
-from orders_write.api_errors import ErrorCode, ProjectionBehind, handle_api_exception
+from config.api.errors import ErrorCode, ProjectionBehind, handle_api_exception
 
 ERROR_REF = "#/components/schemas/ErrorOutput"
 

@@ -35,8 +35,8 @@ from orders_read.models import (
     ProjectionState,
 )
 from orders_read.projections import NAMES, models_of
-from orders_read.projector import catch_up
-from orders_read.rebuild import verify
+from orders_read.rebuild.replay import verify
+from orders_read.running.catch_up import catch_up
 from orders_write import services
 from orders_write.commands import (
     AddProduct,
@@ -825,7 +825,7 @@ def command_sequences_keep_every_promise(opening: list, sequence: list) -> None:
 def test_random_command_sequences_keep_every_promise_of_the_design(record_property, capsys, caplog):
     STATS.clear()
     # The projection failures are provoked; their logged tracebacks would bury a real failure.
-    caplog.set_level(logging.CRITICAL, logger="orders_read.projector")
+    caplog.set_level(logging.CRITICAL, logger="orders_read.running.catch_up")
 
     command_sequences_keep_every_promise()
 

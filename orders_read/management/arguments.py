@@ -5,7 +5,7 @@ import os
 from django.core.management.base import CommandError, CommandParser
 
 from orders_read.projections import NAMES
-from orders_read.rebuild import projection_names
+from orders_read.rebuild.replay import projection_names
 
 
 def add_projection_names(parser: CommandParser) -> None:

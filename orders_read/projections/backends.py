@@ -17,9 +17,9 @@ from django.utils import timezone
 from orders_write.event_reader import cyclic_gc_paused
 from orders_write.event_store import RecordedEvent
 
-from ..bulk_copy import copy_rows
 from ..database import read_connection
 from ..models import ProjectionState
+from .bulk_copy import copy_rows
 from .rows import Projection, RowStore, Table, TableRows, matching
 from .sql import (
     Statement,

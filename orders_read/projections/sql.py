@@ -9,8 +9,8 @@ import orjson
 from django.db import models
 from psycopg.types.json import Jsonb
 
-from ..bulk_copy import json_text
 from ..database import read_connection
+from .bulk_copy import json_text
 
 Statement = tuple[str, list[Any]]
 

@@ -1,8 +1,8 @@
-"""Template filters that show values as the admin does (see `orders_write.display`)."""
+"""Template filters that show values as the admin does (see `config.api.display`)."""
 
 from django import template
 
-from orders_write import display
+from config.api import display
 
 register = template.Library()
 register.filter("money", display.money)

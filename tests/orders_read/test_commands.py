@@ -6,28 +6,26 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command, load_command_class
+from django.core.management import CommandError, call_command, get_commands, load_command_class
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailure
 from orders_read.projections import NAMES, models_of
-from orders_read.rebuild import table_rows
-from orders_read.status import projection_statuses
+from orders_read.rebuild.replay import table_rows
+from orders_read.running.status import projection_statuses
 from orders_write.models import Customer, Event, Order, Product
 from tests.conftest import (
     make_customer,
     make_order,
     make_product,
+    on_postgresql,
     set_status,
 )
 
 pytestmark = pytest.mark.django_db
 # Catch-up, rebuild and verify read only committed events on PostgreSQL: those tests commit.
 reads_the_event_store = pytest.mark.django_db(transaction=True)
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs concurrent PostgreSQL transactions"
-)
 
 COMMANDS = [
     "projection_status",
@@ -417,7 +415,7 @@ def test_every_command_explains_itself_with_help(name, capsys):
     assert exit_.value.code == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert help_text.startswith(f"usage: {name} [-h]")
-    assert " ".join(load_command_class("orders_read", name).help.split()) in help_text
+    assert " ".join(load_command_class(get_commands()[name], name).help.split()) in help_text
     assert "--verbosity" in help_text
 
 

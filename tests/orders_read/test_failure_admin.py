@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from orders_read.models import CustomerAnalytics, ProjectionFailure
 from orders_read.projections import NAMES
-from orders_read.status import projection_statuses
+from orders_read.running.status import projection_statuses
 from orders_write.models import Event
 from tests.conftest import make_order, make_viewer
 

@@ -26,14 +26,11 @@ from orders_write.event_reader import (
 )
 from orders_write.event_store import RecordedEvent
 from orders_write.models import Event
-from tests.conftest import make_customer, make_order, make_product, set_status
+from tests.conftest import make_customer, make_order, make_product, on_postgresql, set_status
 
 # On PostgreSQL only committed events are read, so commands commit, each in its own
 # transaction (and their events carry different transaction ids).
 pytestmark = pytest.mark.django_db(transaction=True)
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs concurrent PostgreSQL transactions"
-)
 
 
 def record_some_events() -> list[RecordedEvent]:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders_read.management.arguments import add_projection_names, chosen_projections
-from orders_read.projector import catch_up
+from orders_read.running.catch_up import catch_up
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orders_read.status import projection_statuses
+from orders_read.running.status import projection_statuses
 
 
 class Command(BaseCommand):

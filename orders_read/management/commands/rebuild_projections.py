@@ -8,7 +8,7 @@ from orders_read.management.arguments import (
 )
 from orders_read.management.privileges import as_table_owner
 from orders_read.management.progress import ProgressBar
-from orders_read.rebuild import REPLAY_BATCH_SIZE, rebuild
+from orders_read.rebuild.replay import REPLAY_BATCH_SIZE, rebuild
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from orders_read.management.arguments import (
     chosen_projections,
 )
 from orders_read.management.privileges import as_table_owner
-from orders_read.rebuild import Difference, verify
+from orders_read.rebuild.replay import Difference, verify
 
 
 class Command(BaseCommand):

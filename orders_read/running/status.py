@@ -1,0 +1,68 @@
+"""Where each projection stands: position, lag behind the event store, last error."""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from orders_read.models import ProjectionFailure, ProjectionState
+from orders_read.projections import NAMES
+from orders_write.event_reader import Checkpoint, Head, Lag, head, lag, position_of
+
+from .mode import projections_are_async
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    lag: int
+    lag_seconds: float
+    state: str
+    last_error: str
+    last_error_summary: str  # the error's class and the event's position only
+    last_error_at: datetime | None
+    open_failures: int
+    last_advanced_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def projection_statuses() -> list[ProjectionStatus]:
+    """Describe every projection.
+
+    Inline, a projection not stalled is applied by each command, so it stands at the head of
+    the store. A stalled one, and every one in async mode, stands at its checkpoint: it is
+    `current` with nothing left to apply, else `behind` (or `stalled` until catch-up).
+    """
+    store_head = head()
+    states = {state.name: state for state in ProjectionState.objects.all()}
+    return [_status(name, states.get(name), store_head) for name in NAMES]
+
+
+def _status(name: str, state: ProjectionState | None, store_head: Head) -> ProjectionStatus:
+    last_failure = ProjectionFailure.objects.filter(projection=name).order_by("-failed_at").first()
+    position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
+    stalled = state is not None and state.stalled
+    if stalled or projections_are_async():
+        checkpoint = state.checkpoint if state else Checkpoint.START
+        position = position_of(checkpoint)
+        advanced_at, behind = state and state.last_advanced_at, lag(checkpoint)
+    return ProjectionStatus(
+        name=name,
+        position=position,
+        lag=behind.events,
+        lag_seconds=behind.seconds,
+        state="stalled" if stalled else "behind" if behind.events else "current",
+        last_error=last_failure.error if last_failure else "",
+        last_error_summary=_summary(last_failure) if last_failure else "",
+        last_error_at=last_failure.failed_at if last_failure else None,
+        open_failures=ProjectionFailure.objects.filter(projection=name, resolution="").count(),
+        last_advanced_at=advanced_at,
+    )
+
+
+def _summary(failure: ProjectionFailure) -> str:
+    """Name a failure without its message, which may quote the values of rows."""
+    error_class = failure.error.split(":", 1)[0].strip() or "Error"
+    return f"{error_class} at position {failure.event_position}"

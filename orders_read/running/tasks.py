@@ -1,0 +1,63 @@
+"""Celery tasks of async mode: advance each projection, one worker at a time per projection.
+
+A request to advance a projection marks it dirty (in the shared cache) and queues a task
+unless one is waiting. The worker that holds the projection's lock clears the mark before it
+reads, and looks at the mark again after unlocking: a request that arrived while the lock
+was held, whose own task found the lock taken, is served by the holder.
+"""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from orders_read.projections import NAMES
+
+from .catch_up import advance, advancing, catch_up
+from .nudges import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .retries import retries_due
+
+# The tasks' names from before they moved here, so that queued tasks still find their worker.
+TASKS = "orders_read.tasks"
+
+
+@shared_task(name=f"{TASKS}.advance_all", ignore_result=True)
+def advance_all() -> None:
+    """Answer a command's nudge: request every projection to advance."""
+    cache.delete(NUDGE_KEY)
+    for name in NAMES:
+        if cache.add(dirty_key(name), 1, timeout=NUDGE_TTL_SECONDS):
+            advance_projection.delay(name)
+
+
+@shared_task(name=f"{TASKS}.advance_projection", ignore_result=True)
+def advance_projection(name: str) -> int:
+    """Advance one projection to the head of the store, unless another worker is at it;
+    return the events applied."""
+    applied = 0
+    while True:
+        with advancing(name) as held:
+            if not held:
+                return applied
+            cache.delete(dirty_key(name))
+            applied += advance(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied
+        if not cache.get(dirty_key(name)):
+            return applied
+
+
+@shared_task(name=f"{TASKS}.retry_projection", ignore_result=True)
+def retry_projection(name: str) -> int:
+    """Retry a stalled projection from its failed event, unless another worker holds it;
+    return the events applied (a success lets the workers go on from there)."""
+    with advancing(name) as held:
+        if not held:
+            return 0
+        return catch_up(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied
+
+
+@shared_task(name=f"{TASKS}.sweep", ignore_result=True)
+def sweep() -> None:
+    """Advance every projection, and retry the stalled ones whose wait is over (Celery beat
+    sends this every PROJECTION_SWEEP_SECONDS)."""
+    due = retries_due()
+    for name in NAMES:
+        (retry_projection if name in due else advance_projection).delay(name)
