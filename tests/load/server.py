@@ -52,6 +52,7 @@ class Server:
     celery_kills: list[int] = field(default_factory=list)
     app_role: str = ""
     password: str = ""  # the superuser's, for an admin session
+    entry_port: int = 0  # where clients connect: a proxy in front, or gunicorn itself
 
     def celery_children(self) -> list[int]:
         """Return the pids of the Celery worker's pool processes (they run the tasks)."""
@@ -370,6 +371,7 @@ def live_server(
             )
             server = Server(
                 port=port,
+                entry_port=port,
                 token=token,
                 database_url=url,
                 process=process,
