@@ -48,14 +48,16 @@ def server() -> Iterator[Server]:
             admin_url=admin_url, workers=WORKERS, prefix="orders_topology", settings=settings
         ) as running,
     ):
-        manage(
-            "seed_demo",
-            f"--orders={SEEDED_ORDERS}",
-            "--customers=60",
-            "--verbosity=0",
-            database_url=running.database_url,
-        )
+        load_orders(running.database_url)
         yield running
+
+
+def load_orders(database_url: str) -> None:
+    """Add SEEDED_ORDERS orders in bulk (the benchmark's loader), then project them."""
+    load = f"load_history(customers=60, products=20, orders={SEEDED_ORDERS}, days=20)"
+    code = f"from orders_bench.bulk_load import load_history; {load}"
+    manage("shell", "-v0", "-c", code, database_url=database_url)
+    manage("rebuild_projections", "--no-input", "--processes=1", database_url=database_url)
 
 
 class Answer:
