@@ -21,6 +21,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from config.api.privacy import MASKS, may_see_personal_data
+
 CHUNK_ROWS = 2000
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -42,6 +44,13 @@ def cell(value: Any) -> str:
         return json.dumps(value, sort_keys=True)
     text = value if isinstance(value, str) else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def masked_rows(fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+    """Yield each row with its e-mail and postal address columns masked."""
+    masks = [MASKS.get(field) for field in fields]
+    for row in rows:
+        yield [mask(value) if mask else value for mask, value in zip(masks, row, strict=True)]
 
 
 class _Echo:
@@ -93,16 +102,18 @@ class CsvExportAdmin(admin.ModelAdmin):
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             return HttpResponseBadRequest("These filters cannot be applied.")
-        return self.export(changelist.queryset)
+        return self.export(request, changelist.queryset)
 
     @admin.action(description="Export the selected rows as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> StreamingHttpResponse:
-        return self.export(queryset)
+        return self.export(request, queryset)
 
-    def export(self, queryset: QuerySet) -> StreamingHttpResponse:
+    def export(self, request: HttpRequest, queryset: QuerySet) -> StreamingHttpResponse:
         fields = list(self.export_fields) or [f.attname for f in self.opts.concrete_fields]
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
         rows = queryset.values_list(*fields).iterator(chunk_size=CHUNK_ROWS)
+        if not may_see_personal_data(request.user):
+            rows = masked_rows(fields, rows)
         return csv_response(f"{self.opts.model_name}-{stamp}.csv", fields, rows)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None):

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from config.api.errors import ErrorCode, error_body
 from config.browsable_api import commands_of, offer_commands
+from config.dependencies import dependencies_page
 from orders_read.admin_pages.dashboard_page import dashboard_page
 from orders_read.admin_pages.views import order_story_page, projection_status_page, trace_page
 from orders_read.api.views import (
@@ -34,7 +35,12 @@ from orders_read.api.views import (
     ProjectionStatusView,
 )
 from orders_read.running.metrics import metrics_page
-from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
+from orders_write.api import (
+    CustomerCommandViewSet,
+    CustomerExportView,
+    OrderCommandViewSet,
+    ProductCommandViewSet,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -135,6 +141,16 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         {"patch": customers.as_view({"patch": "partial_update"}, name="Customer")},
     ),
     (
+        "api/customers/<uuid:customer_id>/forget/",
+        "customer-forget",
+        {"post": customers.as_view({"post": "forget"})},
+    ),
+    (
+        "api/customers/<uuid:customer_id>/export/",
+        "customer-export",
+        {"get": CustomerExportView.as_view()},
+    ),
+    (
         "api/customers/<uuid:customer_id>/orders/",
         "customer-orders",
         {"get": CustomerOrdersView.as_view()},
@@ -201,6 +217,7 @@ urlpatterns = [
         name="order-story",
     ),
     path("admin/trace/", admin.site.admin_view(trace_page), name="event-trace"),
+    path("admin/dependencies/", admin.site.admin_view(dependencies_page), name="dependencies"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),

@@ -14,7 +14,7 @@ from config.admin_layout import WideChangeListAdmin
 from config.admin_lookups import SafeLookupsAdmin
 from config.admin_search import IdPrefixSearchAdmin
 from config.api import display
-from config.api.admin import ReadOnlyAdminMixin
+from config.api.admin import PersonalDataAdmin, ReadOnlyAdminMixin
 from config.csv_export import CsvExportAdmin
 
 from .models import (
@@ -118,7 +118,7 @@ class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
 
 
 @admin.register(OrderDetails)
-class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
+class OrderDetailsAdmin(PersonalDataAdmin, OrderDisplay, ReadModelAdmin):
     list_display = (
         "order",
         "customer",
@@ -132,6 +132,12 @@ class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
     list_filter = ("status", PaymentMethodFilter, "order_date")
     search_fields = ("customer_name", "customer_email")
     id_search_field = "order_id"
+    masked_instead = {
+        "customer_email": "masked_customer_email",
+        "shipping": "masked_shipping",
+        "billing": "masked_billing",
+    }
+    personal_search_fields = ("customer_email",)
     date_hierarchy = "order_date"
     ordering = ("-order_date",)
     fieldsets = [
@@ -241,7 +247,7 @@ class OrderStatusChangeAdmin(ReadModelAdmin):
 
 
 @admin.register(CustomerAnalytics)
-class CustomerAnalyticsAdmin(ReadModelAdmin):
+class CustomerAnalyticsAdmin(PersonalDataAdmin, ReadModelAdmin):
     list_display = (
         "customer_name",
         "customer_email",
@@ -255,6 +261,8 @@ class CustomerAnalyticsAdmin(ReadModelAdmin):
     list_filter = ("customer_segment", "last_order_date", "favorite_category")
     search_fields = ("customer_name", "customer_email")
     id_search_field = "customer_id"
+    masked_instead = {"customer_email": "masked_customer_email"}
+    personal_search_fields = ("customer_email",)
     date_hierarchy = "last_order_date"
     fieldsets = [
         (None, {"fields": ("customer_name", "customer_email", "segment", "last_order")}),

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from config.api.privacy import may_see_personal_data
 from orders_read.running.status import projection_statuses
 
 from .story import order_story, traced_events
@@ -25,7 +26,7 @@ def projection_status_page(request: HttpRequest) -> HttpResponse:
 def order_story_page(request: HttpRequest, order_id: UUID) -> HttpResponse:
     """Show an order's events, the commands behind them and the read rows they produced."""
     _require(request, "orders_write.view_event")
-    story = order_story(order_id)
+    story = order_story(order_id, masked=not may_see_personal_data(request.user))
     if story is None:
         raise Http404("No events for this order.")
     context = {
@@ -47,7 +48,7 @@ def trace_page(request: HttpRequest) -> HttpResponse:
         except ValueError:
             error = "Enter a correlation id (a UUID)."
         else:
-            events = traced_events(correlation_id)
+            events = traced_events(correlation_id, masked=not may_see_personal_data(request.user))
     context = {
         **admin.site.each_context(request),
         "title": "Trace a request",

@@ -41,7 +41,7 @@ def projection_statuses() -> list[ProjectionStatus]:
 
 
 def _status(name: str, state: ProjectionState | None, store_head: Head) -> ProjectionStatus:
-    # A retried or skipped failure is history: the status shows the open ones only.
+    # A failure retried or skipped is over: only an open one is the projection's last error.
     open_failures = ProjectionFailure.objects.filter(projection=name, resolution="")
     last_failure = open_failures.order_by("-failed_at").first()
     position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
