@@ -231,6 +231,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -274,6 +275,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("THROTTLE_USER", "100000/hour"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
+    "VIEW_DESCRIPTION_FUNCTION": "config.browsable_api.describe_view",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "config.browsable_api.CommandFormsRenderer",

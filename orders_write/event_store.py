@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .events import DomainEvent
 from .models import Event
+from .personal_data import KeyRing, open_all, personal_fields, seal
 from .signals import SIGNAL_FOR_EVENT_TYPE
 from .upcasting import upcast
 
@@ -35,14 +36,15 @@ class RecordedEvent:
     schema_version: int = 1
 
     @classmethod
-    def from_row(cls, row: Event) -> "RecordedEvent":
+    def from_row(cls, row: Event, data: dict[str, Any] | None = None) -> "RecordedEvent":
+        """Return the event a row holds, with `data` instead of the row's (sealed) data."""
         return cls(
             position=row.position,
             stream_type=row.stream_type,
             stream_id=row.stream_id,
             version=row.version,
             event_type=row.event_type,
-            data=row.data,
+            data=row.data if data is None else data,
             metadata=row.metadata,
             recorded_at=row.recorded_at,
             transaction_id=row.transaction_id,
@@ -83,16 +85,18 @@ def begin_writing(stream_ids: Iterable[UUID], *, reading: UUID | None = None) ->
         cursor.execute(f"{BEGIN_WRITING_SQL};{STREAM_SQL}", [keys, reading])
         cursor.nextset()
         cursor.nextset()
-        return [
-            (t, _current(t, v, orjson.loads(data)), orjson.loads(meta))
-            for t, v, data, meta in cursor.fetchall()
-        ]
+        rows = [(t, v, orjson.loads(data), orjson.loads(meta)) for t, v, data, meta in cursor]
+    return _opened(rows)
 
 
 def _stream(stream_id: UUID) -> Stream:
     rows = Event.objects.filter(stream_id=stream_id).order_by("version")
-    fields = ("event_type", "schema_version", "data", "metadata")
-    return [(t, _current(t, v, data), meta) for t, v, data, meta in rows.values_list(*fields)]
+    return _opened(list(rows.values_list("event_type", "schema_version", "data", "metadata")))
+
+
+def _opened(rows: list[tuple[str, int, dict[str, Any], dict[str, Any]]]) -> Stream:
+    open_all(data for _, _, data, _ in rows)
+    return [(t, _current(t, v, data), meta) for t, v, data, meta in rows]
 
 
 def _current(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -124,8 +128,12 @@ def last_appended_position() -> int | None:
 def append(
     events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
-    """Append one stream's new events after `after_version` and send their signals."""
+    """Append one stream's new events after `after_version` and send their signals; personal
+    fields are stored sealed under their customer's key, and the signals carry them in clear."""
     now = timezone.now()
+    clear = [event.data() for event in events]
+    personal = zip(events, clear, strict=True)
+    ring = KeyRing.of(d["customer_id"] for e, d in personal if personal_fields(e.event_type, d))
     rows = Event.objects.bulk_create(
         [
             Event(
@@ -134,14 +142,14 @@ def append(
                 version=after_version + offset,
                 event_type=event.event_type,
                 schema_version=event.schema_version,
-                data=event.data(),
+                data=seal(event.event_type, data, ring),
                 metadata=metadata,
                 recorded_at=now,
             )
-            for offset, event in enumerate(events, start=1)
+            for offset, (event, data) in enumerate(zip(events, clear, strict=True), start=1)
         ]
     )
-    recorded = [RecordedEvent.from_row(row) for row in rows]
+    recorded = [RecordedEvent.from_row(row, data) for row, data in zip(rows, clear, strict=True)]
     _last_appended.set(recorded[-1].position)
     for event in recorded:
         SIGNAL_FOR_EVENT_TYPE[event.event_type].send(sender=Event, event=event)

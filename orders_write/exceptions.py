@@ -42,6 +42,12 @@ class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
 
 
+class ForgottenCustomer(DomainError):
+    """The customer was forgotten at their request: nothing new is recorded about them."""
+
+    code = "customer_forgotten"
+
+
 class WriteOutsideService(RuntimeError):
     """A write-model row was changed outside the command services."""
 

@@ -224,3 +224,14 @@ def test_the_browsable_api_answers_an_anonymous_visitor_401():
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert b"<html" in response.content
+
+
+def test_every_operation_has_a_one_line_summary(schema):
+    summaries = {
+        f"{method.upper()} {path}": operation.get("summary", "")
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    }
+
+    assert [name for name, summary in summaries.items() if not summary or "\n" in summary] == []
+    assert summaries["POST /api/orders/"].startswith("Place an order")

@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     CONCURRENCY_CONFLICT = "concurrency_conflict"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    CUSTOMER_FORGOTTEN = "customer_forgotten"
     THROTTLED = "throttled"
     PROJECTION_BEHIND = "projection_behind"
     READ_SIDE_UNAVAILABLE = "read_side_unavailable"
@@ -55,6 +56,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TRANSITION: "409: the order's status rules refuse the change",
     ErrorCode.CONCURRENCY_CONFLICT: "409: another command changed the data first; reload, retry",
     ErrorCode.IDEMPOTENCY_CONFLICT: "409: an order_id re-sent with a different body",
+    ErrorCode.CUSTOMER_FORGOTTEN: "409: the customer was forgotten; nothing new is recorded",
     ErrorCode.THROTTLED: "429: too many requests; retry after `Retry-After` seconds",
     ErrorCode.PROJECTION_BEHIND: "503: the read side has not reached the asked position yet",
     ErrorCode.READ_SIDE_UNAVAILABLE: "503: the read database cannot be reached; commands work",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
+from orders_write.personal_data import FORGOTTEN_EMAIL, FORGOTTEN_NAME
 
 from ..models import CustomerAnalytics, CustomerOrderContribution
 from .rows import Need, Projection, Row, RowStore, Table, group, key, stream_row
@@ -78,6 +79,18 @@ def update_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
             analytics,
             customer_name=event.data["name"],
             customer_email=event.data["email"],
+            version=event.version,
+        )
+
+
+def forget_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
+    analytics = rows.get(ANALYTICS, event.stream_id)
+    if analytics is not None and analytics["version"] < event.version:
+        rows.change(
+            ANALYTICS,
+            analytics,
+            customer_name=FORGOTTEN_NAME,
+            customer_email=FORGOTTEN_EMAIL,
             version=event.version,
         )
 
@@ -158,11 +171,13 @@ PROJECTION = Projection(
     rules={
         "CustomerRegistered": add_customer_to_analytics,
         "CustomerUpdated": update_customer_in_analytics,
+        "CustomerForgotten": forget_customer_in_analytics,
         "OrderCreated": count_order_in_analytics,
         "OrderStatusUpdated": take_cancelled_order_out_of_analytics,
     },
     reads={
         "CustomerUpdated": stream_row(ANALYTICS),
+        "CustomerForgotten": stream_row(ANALYTICS),
         "OrderCreated": the_customer_of_the_order,
         "OrderStatusUpdated": the_cancelled_order_and_customer,
     },

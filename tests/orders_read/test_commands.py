@@ -14,6 +14,7 @@ from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailur
 from orders_read.projections import NAMES, models_of
 from orders_read.rebuild.replay import table_rows
 from orders_read.running.status import projection_statuses
+from orders_write.event_reader import Checkpoint, read_events
 from orders_write.models import Customer, Event, Order, Product
 from tests.conftest import (
     make_customer,
@@ -382,7 +383,7 @@ def seeded_events(seed: str) -> list[tuple]:
             run("seed_demo", *TINY_DEMO, "--seed", seed, verbosity=0)
             events = [
                 (e.stream_type, e.version, e.event_type, _without_ids_and_times(e.data))
-                for e in Event.objects.order_by("position")
+                for e in read_events(Checkpoint.START, limit=10_000)
             ]
             raise RolledBack
     except RolledBack:
