@@ -24,6 +24,12 @@ CONFLICT = OpenApiResponse(
     "`idempotency_conflict`.",
 )
 THROTTLED = OpenApiResponse(ErrorOutput, description="Too many requests; see `Retry-After`.")
+UNAVAILABLE = OpenApiResponse(
+    ErrorOutput,
+    description="Cannot be served now; retry after `Retry-After` seconds: code "
+    "`write_side_unavailable`, `read_side_unavailable` or, for a command, `command_timed_out` "
+    "(it was not committed: sending it again is safe).",
+)
 
 RESPONSE_HEADERS = [
     OpenApiParameter(
@@ -37,7 +43,7 @@ RESPONSE_HEADERS = [
         "Retry-After",
         int,
         OpenApiParameter.HEADER,
-        response=[429],
+        response=[429, 503],
         description="Seconds to wait before the next request.",
     ),
     OpenApiParameter(
@@ -91,7 +97,8 @@ class ApiSchema(AutoSchema):
         if self.method in UNSAFE_METHODS:
             errors[409] = CONFLICT
         errors[429] = THROTTLED
-        return errors  # reads that wait for a position add 503 (orders_read.api.freshness)
+        errors[503] = UNAVAILABLE  # reads name `projection_behind` too (orders_read.api.freshness)
+        return errors
 
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), CORRELATION_ID, *RESPONSE_HEADERS]

@@ -230,7 +230,9 @@ def _document_read(operation: dict) -> None:
             }
     operation["responses"]["503"] = {
         "description": "code `projection_behind`: the read model has not reached "
-        "min_position within the wait; retry after Retry-After seconds.",
+        "min_position within the wait; `read_side_unavailable`: the read database cannot be "
+        "reached (`write_side_unavailable`: the write database); retry after Retry-After "
+        "seconds.",
         "headers": {
             "Retry-After": {"schema": {"type": "integer"}},
             "X-Correlation-ID": {"schema": {"type": "string", "format": "uuid"}},
