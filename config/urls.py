@@ -4,9 +4,11 @@ commands to the command side."""
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views import defaults, generic
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
@@ -22,12 +24,9 @@ from rest_framework.views import APIView
 
 from config.api.errors import ErrorCode, error_body
 from config.browsable_api import commands_of, offer_commands
-from orders_read.admin_pages.views import (
-    dashboard_page,
-    order_story_page,
-    projection_status_page,
-    trace_page,
-)
+from config.dependencies import dependencies_page
+from orders_read.admin_pages.dashboard_page import dashboard_page
+from orders_read.admin_pages.views import order_story_page, projection_status_page, trace_page
 from orders_read.api.views import (
     CustomerAnalyticsView,
     CustomerOrdersView,
@@ -126,18 +125,44 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer a request Django refuses before any view (e.g. a body past
+    DATA_UPLOAD_MAX_MEMORY_SIZE) in the API's error shape under /api/."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    message = "Bad request."
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is too large: at most {limit} bytes."
+    return JsonResponse(error_body(ErrorCode.INVALID, message), status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer a server error in the API's error shape under /api/."""
+    if request.path.startswith("/api/"):
+        message = "Server error: it is logged under this response's X-Correlation-ID."
+        return JsonResponse(error_body(ErrorCode.SERVER_ERROR, message), status=500)
+    return defaults.server_error(request)
+
+
+handler400 = bad_request
 handler404 = not_found
+handler500 = server_error
 
 customers, products, orders = CustomerCommandViewSet, ProductCommandViewSet, OrderCommandViewSet
 
 # Each API path with its view per HTTP method: reads go to orders_read, commands to orders_write.
 API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     ("api/projections/", "projection-status", {"get": ProjectionStatusView.as_view()}),
-    ("api/customers/", "customers", {"post": customers.as_view({"post": "create"})}),
+    (
+        "api/customers/",
+        "customers",
+        {"post": customers.as_view({"post": "create"}, name="Customers")},
+    ),
     (
         "api/customers/<uuid:customer_id>/",
         "customer",
-        {"patch": customers.as_view({"patch": "partial_update"})},
+        {"patch": customers.as_view({"patch": "partial_update"}, name="Customer")},
     ),
     (
         "api/customers/<uuid:customer_id>/forget/",
@@ -159,12 +184,12 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "customer-analytics",
         {"get": CustomerAnalyticsView.as_view()},
     ),
-    ("api/products/", "products", {"post": products.as_view({"post": "create"})}),
+    ("api/products/", "products", {"post": products.as_view({"post": "create"}, name="Products")}),
     ("api/products/popular/", "popular-products", {"get": PopularProductsView.as_view()}),
     (
         "api/products/<uuid:product_id>/",
         "product",
-        {"patch": products.as_view({"patch": "partial_update"})},
+        {"patch": products.as_view({"patch": "partial_update"}, name="Product")},
     ),
     (
         "api/products/<uuid:product_id>/sales/",
@@ -176,7 +201,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "orders",
         {
             "get": OrderViewSet.as_view({"get": "list"}, name="Orders"),
-            "post": orders.as_view({"post": "create"}),
+            "post": orders.as_view({"post": "create"}, name="Orders"),
         },
     ),
     (
@@ -187,7 +212,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     (
         "api/orders/<uuid:order_id>/status/",
         "order-status",
-        {"post": orders.as_view({"post": "status"})},
+        {"post": orders.as_view({"post": "status"}, name="Order status")},
     ),
     (
         "api/orders/<uuid:order_id>/history/",
@@ -199,7 +224,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
 # The OpenAPI generator needs each view on its own, so it gets the routes unmerged.
 schema_patterns = [path(route, view) for route, _, views in API_ROUTES for view in views.values()]
 
-admin.site.site_header = "Orders administration"
+admin.site.site_header = admin.site.site_title = "Orders administration"
 admin.site.site_url = "/api/"
 
 urlpatterns = [
@@ -216,7 +241,10 @@ urlpatterns = [
         name="order-story",
     ),
     path("admin/trace/", admin.site.admin_view(trace_page), name="event-trace"),
+    path("admin/dependencies/", admin.site.admin_view(dependencies_page), name="dependencies"),
     path("admin/", admin.site.urls),
+    # The browsable API's "Log in" (its 401 pages link to it); django-axes guards it too.
+    path("api-auth/", include("rest_framework.urls")),
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(patterns=schema_patterns), name="schema"),

@@ -96,14 +96,16 @@ def get_product_sales(
     return days.order_by("sale_date")
 
 
-def get_popular_products(days: int = 30) -> list[dict[str, Any]]:
+def get_popular_products(days: int = 30, *, position: int | None = None) -> list[dict[str, Any]]:
     """Return the top products by units sold over the last `days` days, today included.
 
-    Ties go to the product name, then its id. Cached until the projected sales change.
+    Ties go to the product name, then its id. Cached under the position the sales projection
+    reflects (`position`, if the caller has read it already), so that no process answers from
+    a cache older than that position.
     """
     today = timezone.now().date()
     return cached_popular_products(
-        f"{days}:{today.isoformat()}", lambda: _popular_products(days, today)
+        f"{days}:{today.isoformat()}", lambda: _popular_products(days, today), position=position
     )
 
 
@@ -178,9 +180,15 @@ def _in_window(
     return products
 
 
-def _popular_from_daily_rows(first_day: date) -> list[dict[str, Any]]:
+def get_popular_products_between(first_day: date, last_day: date) -> list[dict[str, Any]]:
+    """Return the top products by units sold from `first_day` to `last_day`, both included."""
+    return _popular_from_daily_rows(first_day, last_day)
+
+
+def _popular_from_daily_rows(first_day: date, last_day: date | None = None) -> list[dict[str, Any]]:
+    days = {"sale_date__gte": first_day} | ({"sale_date__lte": last_day} if last_day else {})
     return list(
-        ProductSales.objects.filter(sale_date__gte=first_day, total_quantity__gt=0)
+        ProductSales.objects.filter(**days, total_quantity__gt=0)
         .values("product_id", "product_name", "category")
         .annotate(
             total_quantity=Sum("total_quantity"),

@@ -12,7 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_layout import WideChangeListAdmin
 from config.admin_lookups import SafeLookupsAdmin
+from config.admin_search import IdPrefixSearchAdmin
 from config.api import display
 from config.api.admin import PersonalDataAdmin, ReadOnlyAdminMixin
 from config.api.privacy import masked, may_see_personal_data
@@ -47,7 +49,7 @@ BOOKKEEPING = (
 )
 
 
-class ServiceBackedAdmin(SafeLookupsAdmin):
+class ServiceBackedAdmin(WideChangeListAdmin, IdPrefixSearchAdmin, SafeLookupsAdmin):
     """Save through a command service instead of `Model.save()`; never delete."""
 
     readonly_fields = ("id", "version", "created_at", "updated_at")
@@ -112,6 +114,7 @@ class CustomerAdmin(PersonalDataAdmin, ServiceBackedAdmin):
     form = CustomerForm
     list_display = ("name", "email", "orders_link", "analytics_link", "registered")
     search_fields = ("name", "email")
+    id_search_field = "id"
     editable = ("name", "email")
     masked_instead = {"email": "masked_email"}
     personal_search_fields = ("email",)
@@ -203,6 +206,7 @@ class ProductAdmin(ServiceBackedAdmin):
     list_display = ("name", "category", "price", "sales_link")
     list_filter = ("category",)
     search_fields = ("name", "category")
+    id_search_field = "id"
     editable = ("name", "category", "unit_price")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
@@ -238,6 +242,9 @@ class OrderItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("product")
+
     @admin.display(description="product")
     def product_link(self, item: OrderItem) -> str:
         return display.link(
@@ -259,11 +266,17 @@ def _status_action(status: str) -> Any:
 
 
 @admin.register(Order)
-class OrderAdmin(PersonalDataAdmin, ReadOnlyAdminMixin, SafeLookupsAdmin):
+class OrderAdmin(
+    PersonalDataAdmin,
+    ReadOnlyAdminMixin,
+    WideChangeListAdmin,
+    IdPrefixSearchAdmin,
+    SafeLookupsAdmin,
+):
     list_display = ("order", "customer_link", "status_badge", "total", "placed", "story")
     fieldsets = [
         (None, {"fields": ("order", "story", "customer_link", "status_badge", "total", "placed")}),
-        ("Payment and delivery", {"fields": ("payment_method", "shipping", "billing")}),
+        ("Payment and delivery", {"fields": ("payment", "shipping", "billing")}),
         ("Bookkeeping", {"fields": ("id", "version", "updated_at"), "classes": ("collapse",)}),
     ]
     readonly_fields = (
@@ -273,7 +286,7 @@ class OrderAdmin(PersonalDataAdmin, ReadOnlyAdminMixin, SafeLookupsAdmin):
         "status_badge",
         "total",
         "placed",
-        "payment_method",
+        "payment",
         "shipping",
         "billing",
         "id",
@@ -281,17 +294,19 @@ class OrderAdmin(PersonalDataAdmin, ReadOnlyAdminMixin, SafeLookupsAdmin):
         "updated_at",
     )
     list_filter = ("status", "payment_method", "order_date")
-    search_fields = ("=id", "customer__name", "customer__email")
+    search_fields = ("customer__name", "customer__email")
+    id_search_field = "id"
     masked_instead = {"shipping": "masked_shipping", "billing": "masked_billing"}
     personal_search_fields = ("customer__email",)
     date_hierarchy = "order_date"
+    ordering = ("-order_date",)
     list_select_related = ("customer",)
     inlines = [OrderItemInline]
     actions = [_status_action(status) for status in domain.STATUSES if status != domain.PENDING]
 
     @admin.display(description="order", ordering="id")
     def order(self, order: Order) -> str:
-        return display.short_id(order.pk, display.admin_url("orders_write.order", order.pk))
+        return display.short_id(order.pk)
 
     @admin.display(description="story")
     def story(self, order: Order) -> str:
@@ -314,6 +329,10 @@ class OrderAdmin(PersonalDataAdmin, ReadOnlyAdminMixin, SafeLookupsAdmin):
     def placed(self, order: Order) -> str:
         return display.when(order.order_date)
 
+    @admin.display(description="payment", ordering="payment_method")
+    def payment(self, order: Order) -> str:
+        return display.payment_method(order.payment_method)
+
     @admin.display(description="shipping address")
     def shipping(self, order: Order) -> str:
         return display.address(order.shipping_address)
@@ -328,15 +347,17 @@ class OrderAdmin(PersonalDataAdmin, ReadOnlyAdminMixin, SafeLookupsAdmin):
     def change_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         """Send UpdateOrderStatus for each selected order and report what was refused."""
         changed, refused = 0, []
-        for order_id in queryset.values_list("pk", flat=True):
+        for order in queryset:
             try:
                 services.update_order_status(
-                    UpdateOrderStatus(order_id=order_id, status=status),
+                    UpdateOrderStatus(order_id=order.pk, status=status),
                     context=admin_context(request),
                 )
-                changed += 1
             except DomainError as error:
-                refused.append(f"{order_id}: {error.message}")
+                refused.append(f"{order.pk}: {error.message}")
+            else:
+                changed += 1
+                self.log_change(request, order, f"Changed status to {status}.")
         if changed:
             self.message_user(request, f"{changed} order(s) changed to {status}.", messages.SUCCESS)
         for message in refused:
@@ -344,7 +365,7 @@ class OrderAdmin(PersonalDataAdmin, ReadOnlyAdminMixin, SafeLookupsAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
+class EventAdmin(ReadOnlyAdminMixin, WideChangeListAdmin, IdPrefixSearchAdmin, SafeLookupsAdmin):
     """The store as recorded, with personal fields opened (and masked for those who may not
     see them)."""
 
@@ -358,8 +379,12 @@ class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
         "recorded",
     )
     list_filter = ("event_type", "stream_type", "recorded_at")
-    search_fields = ("=stream_id",)
+    link_lookups = ("stream_id",)
+    search_fields = ("event_type",)
+    id_search_field = "stream_id"
     date_hierarchy = "recorded_at"
+    ordering = ("-position",)
+    change_form_template = "admin/read_only_change_form.html"
     fields = (
         "position",
         "stream_type",

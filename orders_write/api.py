@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from config.api.schema import ApiSchema
 from config.correlation import request_correlation_id
 
-from . import services
+from . import domain, services
 from .commands import (
     AddProduct,
     CommandContext,
@@ -29,7 +29,7 @@ from .commands import (
 from .event_reader import head
 from .event_store import forget_appended, last_appended_position
 from .export import customer_export
-from .models import Customer, Product
+from .models import Customer, Order, Product
 from .serializers import (
     CreateOrderInput,
     CustomerExportOutput,
@@ -267,6 +267,24 @@ class OrderCommandViewSet(CommandViewSet):
             },
             "payment_method": "card",
         }
+
+    def prepare_form(self, serializer: Any) -> None:
+        """Offer in the browser's status form only the order's legal next statuses, with its
+        current version as the expected one (the API itself still answers any other with 409)."""
+        if self.action != "status":
+            return
+        order = Order.objects.filter(pk=self.kwargs.get("order_id")).first()
+        if order is None:
+            return
+        allowed = sorted(
+            domain.ALLOWED_TRANSITIONS.get(order.status, ()), key=domain.STATUSES.index
+        )
+        serializer.fields["status"].choices = {status: status for status in allowed}
+        serializer.fields["status"].help_text = (
+            f"Now {order.status} (version {order.version}); "
+            + (f"it can become {', '.join(allowed)}." if allowed else "it is final.")
+        )
+        serializer.fields["expected_version"].initial = order.version
 
     @command_schema(CreateOrderInput, OrderCreatedOutput, 201)
     def create(self, request: Request) -> Response:

@@ -50,3 +50,9 @@ class ForgottenCustomer(DomainError):
 
 class WriteOutsideService(RuntimeError):
     """A write-model row was changed outside the command services."""
+
+
+class CommandTimedOut(DomainError):
+    """The command ran past its time budget, so it was rolled back instead of committed."""
+
+    code = "command_timed_out"

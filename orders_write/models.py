@@ -117,7 +117,7 @@ class OrderItem(ServiceOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product.name}"
 
 
 class EventQuerySet(ServiceOnlyQuerySet):

@@ -24,6 +24,12 @@ CONFLICT = OpenApiResponse(
     "`idempotency_conflict`.",
 )
 THROTTLED = OpenApiResponse(ErrorOutput, description="Too many requests; see `Retry-After`.")
+UNAVAILABLE = OpenApiResponse(
+    ErrorOutput,
+    description="Cannot be served now; retry after `Retry-After` seconds: code "
+    "`write_side_unavailable`, `read_side_unavailable` or, for a command, `command_timed_out` "
+    "(it was not committed: sending it again is safe).",
+)
 
 RESPONSE_HEADERS = [
     OpenApiParameter(
@@ -37,7 +43,7 @@ RESPONSE_HEADERS = [
         "Retry-After",
         int,
         OpenApiParameter.HEADER,
-        response=[429],
+        response=[429, 503],
         description="Seconds to wait before the next request.",
     ),
     OpenApiParameter(
@@ -70,7 +76,11 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 
 class ApiSchema(AutoSchema):
-    """Declare on every operation the error responses it can give, all in the one error shape."""
+    """Declare on every operation the error responses it can give, all in the one error shape;
+    its docstring's first sentence is its summary (Swagger UI shows it beside the path)."""
+
+    def get_summary(self) -> str | None:
+        return summary_of(super().get_description()) or None
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -87,7 +97,8 @@ class ApiSchema(AutoSchema):
         if self.method in UNSAFE_METHODS:
             errors[409] = CONFLICT
         errors[429] = THROTTLED
-        return errors  # reads that wait for a position add 503 (orders_read.api.freshness)
+        errors[503] = UNAVAILABLE  # reads name `projection_behind` too (orders_read.api.freshness)
+        return errors
 
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), CORRELATION_ID, *RESPONSE_HEADERS]
@@ -155,3 +166,9 @@ def _response_properties(response: dict[str, Any], schemas: dict[str, Any]) -> d
     schema = response.get("content", {}).get("application/json", {}).get("schema", {})
     ref = schema.get("$ref", "")
     return schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}) if ref else {}
+
+
+def summary_of(description: str) -> str:
+    """Return the first sentence of a description as plain text, without its full stop."""
+    first = " ".join(description.strip().split("\n\n", 1)[0].replace("`", "").split())
+    return first.split(". ", 1)[0].rstrip(".")

@@ -159,7 +159,7 @@ def analytics_link() -> serializers.HyperlinkedIdentityField:
 
 class OrderSummarySerializer(ReadModelSerializer):
     url = order_link()
-    customer_url = analytics_link()
+    customer_analytics_url = analytics_link()
     status = StatusField()
     total_amount = MoneyField()
 
@@ -167,7 +167,7 @@ class OrderSummarySerializer(ReadModelSerializer):
         model = OrderSummary
         fields = [
             "url",
-            "customer_url",
+            "customer_analytics_url",
             "order_id",
             "customer_id",
             "customer_name",
@@ -183,7 +183,7 @@ class OrderSummarySerializer(ReadModelSerializer):
 
 class OrderDetailsSerializer(MasksPersonalData, ReadModelSerializer):
     url = order_link()
-    customer_url = analytics_link()
+    customer_analytics_url = analytics_link()
     status_url = serializers.HyperlinkedIdentityField(
         view_name="order-status", lookup_field="order_id"
     )
@@ -200,7 +200,7 @@ class OrderDetailsSerializer(MasksPersonalData, ReadModelSerializer):
         model = OrderDetails
         fields = [
             "url",
-            "customer_url",
+            "customer_analytics_url",
             "status_url",
             "order_id",
             "customer_id",

@@ -28,7 +28,7 @@ from orders_write.event_store import RecordedEvent
 
 from .metrics import EVENTS_APPLIED, FAILURES
 from .mode import projections_are_async
-from .nudges import nudge_workers
+from .nudges import request_nudge
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
             return result
         if not state.stalled:
             if projections_are_async():
-                transaction.on_commit(nudge_workers, using=READ_DB, robust=True)
+                transaction.on_commit(request_nudge, using=READ_DB, robust=True)
             else:
                 _apply_skipped_while_resuming(projection, batch_size, result)
             if result.failed_at is None:
@@ -162,6 +162,28 @@ def advance(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
             state.save()
         after_write([BY_NAME[projection]])
     return result
+
+
+class _RolledBack(Exception):
+    """Ends a trial transaction."""
+
+
+def next_event_applies(projection: str) -> bool:
+    """Try the next event of a stalled `projection` in a transaction that is rolled back;
+    tell whether it applied (the cause of its failure is gone). Call it holding the
+    projection's lock (`advancing`)."""
+    state = ProjectionState.objects.filter(name=projection, stalled=True).first()
+    batch = read_events(state.checkpoint, limit=1) if state else []
+    if not batch:
+        return False
+    try:
+        with read_atomic():
+            _project_batch(batch, BY_NAME[projection], skipped_positions(projection))
+            raise _RolledBack
+    except _RolledBack:
+        return True
+    except Exception:
+        return False
 
 
 ADVISORY_LOCK_SPACE = 0x70726F6A  # "proj"
@@ -225,7 +247,9 @@ def _apply_one_by_one(
 
 def _advance(state: ProjectionState, event: RecordedEvent, result: CatchUpResult, n: int) -> None:
     source = "worker" if projections_are_async() else "catch_up"
-    EVENTS_APPLIED.labels(result.projection, source).inc(n)
+    counter = EVENTS_APPLIED.labels(result.projection, source)
+    # Counted once the batch commits: a batch rolled back (or killed) is applied again later.
+    transaction.on_commit(lambda: counter.inc(n), using=READ_DB, robust=True)
     state.checkpoint = Checkpoint.of(event)
     state.last_advanced_at = timezone.now()
     result.applied += n

@@ -25,7 +25,9 @@ from prometheus_client.registry import Collector
 
 from orders_write.event_reader import head
 
+from .mode import projections_are_async
 from .status import projection_statuses
+from .sweeping import heartbeat_age, workers_alive
 
 EVENTS_APPLIED = Counter(
     "orders_projection_events_applied",
@@ -44,8 +46,18 @@ GAUGES = {
     "lag_seconds": ("Age of the oldest event the projection has not applied.", "lag_seconds"),
     "open_failures": ("Failures neither retried nor skipped.", "open_failures"),
     "stalled": ("1 while the projection waits for catch-up.", "stalled"),
+    "behind": ("1 while the projection has events to apply and is not stalled.", "behind"),
 }
+STATES = ("stalled", "behind")
 HEAD = ("orders_event_store_head", "Position of the newest event in the store.")
+WORKERS_ALIVE = (
+    "orders_projection_workers_alive",
+    "Async mode: 1 while a Celery worker has run the sweep within three sweep periods.",
+)
+HEARTBEAT_AGE = (
+    "orders_projection_worker_heartbeat_age_seconds",
+    "Async mode: seconds since a Celery worker last ran the sweep (+Inf if never).",
+)
 
 
 class ProjectionCollector(Collector):
@@ -57,6 +69,9 @@ class ProjectionCollector(Collector):
                 f"orders_projection_{suffix}", documentation, labels=["projection"]
             )
         yield GaugeMetricFamily(*HEAD)
+        if projections_are_async():
+            yield GaugeMetricFamily(*WORKERS_ALIVE)
+            yield GaugeMetricFamily(*HEARTBEAT_AGE)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         statuses = projection_statuses()
@@ -65,10 +80,14 @@ class ProjectionCollector(Collector):
                 f"orders_projection_{suffix}", documentation, labels=["projection"]
             )
             for status in statuses:
-                value = status.state == "stalled" if field == "stalled" else getattr(status, field)
+                value = status.state == field if field in STATES else getattr(status, field)
                 family.add_metric([status.name], float(value))
             yield family
         yield GaugeMetricFamily(*HEAD, value=head().position)
+        if projections_are_async():
+            age = heartbeat_age()
+            yield GaugeMetricFamily(*WORKERS_ALIVE, value=float(workers_alive()))
+            yield GaugeMetricFamily(*HEARTBEAT_AGE, value=float("inf") if age is None else age)
 
 
 def _registry() -> CollectorRegistry:

@@ -156,6 +156,19 @@ def test_projection_status_keeps_a_multi_line_error_on_its_projection_line(analy
     assert "version" in status_table(out)["customer_analytics"][5]
 
 
+@reads_the_event_store
+def test_projection_status_forgets_an_error_once_it_is_resolved(
+    stalled_customer, broken_customer_analytics
+):
+    broken_customer_analytics()
+    run("catch_up_projections")
+
+    out, _ = run("projection_status")
+
+    assert status_table(out)["customer_analytics"][0] == "current"
+    assert status_table(out)["customer_analytics"][5] == "-"
+
+
 # -- catch_up_projections ---------------------------------------------------------------
 
 

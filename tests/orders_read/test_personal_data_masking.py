@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from access.groups import ensure_personal_data_group
 from config.api.privacy import mask_address, mask_email
 from orders_write.models import Customer, Event, Order
-from tests.conftest import ADDRESS, make_customer, make_order, make_viewer
+from tests.conftest import ADDRESS, make_customer, make_order, make_viewer, read_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,16 @@ def test_a_viewer_without_the_permission_can_rename_a_customer_in_the_admin(plac
     assert response.status_code == 302
     assert (Customer.objects.get(pk=placed.customer_id).name, EMAIL) == ("Zoë Q.", EMAIL)
     assert Customer.objects.get(pk=placed.customer_id).email == EMAIL
+
+
+@pytest.mark.parametrize("model", ["orderdetails", "customeranalytics"])
+def test_a_csv_export_masks_email_and_addresses_for_a_viewer(placed, admin_user, model):
+    url = reverse(f"admin:orders_read_{model}_export")
+
+    hidden = read_csv(browser(staff_viewer(personal=False)).get(url))
+    shown = read_csv(browser(admin_user).get(url))
+
+    column = hidden[0].index("customer_email")
+    assert hidden[1][column] == MASKED_EMAIL
+    assert shown[1][column] == EMAIL
+    assert EMAIL not in str(hidden) and ADDRESS["line1"] not in str(hidden)

@@ -24,12 +24,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from config.celery import app
-from orders_read.models import CustomerAnalytics, OrderDetails, OrderSummary, ProjectionFailure
+from orders_read.api.freshness import BUSY_MESSAGE
+from orders_read.models import (
+    CustomerAnalytics,
+    OrderDetails,
+    OrderSummary,
+    ProjectionFailure,
+    ProjectionState,
+)
 from orders_read.projections import NAMES
 from orders_read.rebuild.replay import verify
 from orders_read.running.catch_up import advancing
 from orders_read.running.nudges import NUDGE_KEY, dirty_key
 from orders_read.running.status import projection_statuses
+from orders_read.running.sweeping import HEARTBEAT_KEY, SWEEP_PENDING_KEY, SWEEP_TASK
 from orders_read.running.tasks import sweep
 from orders_write.event_reader import Checkpoint, checkpoint_at, head
 from tests.conftest import make_customer, make_order, make_product, order_body, set_status
@@ -175,6 +183,51 @@ def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, p
     assert read.status_code == 503
     assert read.json()["code"] == "projection_behind"
     assert read["Retry-After"] == "1"
+
+
+def test_a_waiting_read_polls_less_and_less_often(admin_api, customer, product):
+    settings.READ_WAIT_SECONDS = 1
+    settle()
+    quiet()
+    try:
+        with advancing("order_details") as held, CaptureQueriesContext(connections["read"]) as sql:
+            assert held
+            body = order_body(customer, (product, 1))
+            placed = admin_api.post("/api/orders/", body, format="json")
+            url = f"/api/orders/{placed.json()['order_id']}/"
+            read = admin_api.get(url, {"min_position": placed.json()["position"]})
+    finally:
+        settings.READ_WAIT_SECONDS = 2
+    sweep.delay()
+
+    polls = [q for q in sql.captured_queries if ProjectionState._meta.db_table in q["sql"]]
+    assert read.status_code == 503
+    assert len(polls) <= 12  # a 20 ms loop made 50 in that second
+
+
+def test_past_its_bound_of_waiting_reads_a_process_answers_503_at_once(
+    admin_api, customer, product
+):
+    settings.READ_WAITERS_PER_PROCESS = 0
+    settle()
+    quiet()
+    try:
+        with advancing("order_details") as held:
+            assert held
+            body = order_body(customer, (product, 1))
+            placed = admin_api.post("/api/orders/", body, format="json")
+            url = f"/api/orders/{placed.json()['order_id']}/"
+            started = time.monotonic()
+            read = admin_api.get(url, {"min_position": placed.json()["position"]})
+            waited = time.monotonic() - started
+    finally:
+        settings.READ_WAITERS_PER_PROCESS = 4
+    sweep.delay()
+
+    assert read.status_code == 503
+    assert read.json()["message"] == BUSY_MESSAGE
+    assert read["Retry-After"] == "1"
+    assert waited < 0.5
 
 
 def test_each_projection_is_advanced_by_one_worker_at_a_time(customer, product):
@@ -350,3 +403,67 @@ def test_a_rebuild_in_async_mode_reproduces_the_forgotten_state(admin_api, produ
     assert OrderSummary.objects.get(order_id=order.id).customer_name == "Forgotten customer"
     assert find_texts(["Zoë Quillfeather", "zoe.q@example.org", "1 Main Street"]) == []
     assert verify(list(NAMES)) == []
+
+
+def test_a_sweep_retries_at_once_once_the_cause_is_gone(
+    customer, product, analytics_schema, settings
+):
+    settings.PROJECTION_RETRY_SECONDS = 600  # no retry is due for ten minutes
+    settle()  # the customer's registration is applied before the schema breaks
+    analytics_schema.break_column()
+    make_order(customer, [(product, 2)])
+    settle()
+    sweep()  # the failed event still fails: nothing is retried, nothing recorded
+    time.sleep(1)
+    assert (state_of("customer_analytics"), ProjectionFailure.objects.get().attempts) == (
+        "stalled",
+        1,
+    )
+
+    analytics_schema.repair()
+    sweep()
+    wait_until(lambda: state_of("customer_analytics") == "current", timeout=10)
+
+    assert ProjectionFailure.objects.get().resolution == ProjectionFailure.RETRIED
+    assert verify(list(NAMES)) == []
+
+
+def test_metrics_say_whether_a_worker_is_alive(client, settings):
+    settings.METRICS_TOKEN = "scrape"
+    cache.delete(HEARTBEAT_KEY)
+
+    def workers_alive() -> str:
+        page = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape").content.decode()
+        return next(line for line in page.splitlines() if line.startswith(ALIVE_METRIC))
+
+    assert workers_alive() == f"{ALIVE_METRIC} 0.0"
+    sweep.delay()
+    wait_until(lambda: workers_alive() == f"{ALIVE_METRIC} 1.0", timeout=10)
+
+
+ALIVE_METRIC = "orders_projection_workers_alive"
+
+
+def test_beat_keeps_one_sweep_waiting_while_no_worker_consumes(tmp_path):
+    from celery.beat import ScheduleEntry
+
+    from orders_read.running.beat import OneSweepPendingScheduler
+
+    settle()
+    quiet()
+    app.control.cancel_consumer("celery", reply=True)
+    cache.delete(SWEEP_PENDING_KEY)
+    scheduler = OneSweepPendingScheduler(app=app, schedule_filename=str(tmp_path / "beat"))
+    entry = ScheduleEntry(name="sweep", task=SWEEP_TASK, schedule=1, app=app)
+    try:
+        for _ in range(5):
+            scheduler.apply_async(entry, advance=False)
+        with app.connection_for_read() as connection:
+            waiting = connection.default_channel.client.llen("celery")
+    finally:
+        scheduler.close()
+        app.control.purge()
+        cache.delete(SWEEP_PENDING_KEY)
+        app.control.add_consumer("celery", reply=True)
+
+    assert waiting == 1
