@@ -3,24 +3,69 @@ shown once, when it is made)."""
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.forms import CheckboxInput
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.safestring import mark_safe
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
 admin.site.unregister(AuthToken)
 
 
+def row_id(token: AuthToken) -> str:
+    """Return the id the token list shows for a token: a keyed hash of its digest, which
+    tells nothing of it (the digest is the table's primary key)."""
+    return salted_hmac("access.admin.row_id", token.digest).hexdigest()[:32]
+
+
 @admin.register(AuthToken)
 class TokenAdmin(AuthTokenAdmin):
     list_display = ("token", "user", "created", "expiry")
+    list_display_links = None  # a token's page has its digest in its URL
     fields = ("token", "user", "created", "expiry")
     readonly_fields = ("token", "created")
     list_filter = ("expiry",)
     search_fields = ("user__username",)
     ordering = ("-created",)
+    actions = ["delete_tokens"]
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: AuthToken) -> str:
+        """Select a row by its opaque id (Django's own checkbox carries the primary key)."""
+        attrs = {"class": "action-select", "aria-label": f"Select the token of {obj.user}"}
+        return CheckboxInput(attrs, lambda value: False).render(
+            helpers.ACTION_CHECKBOX_NAME, row_id(obj)
+        )
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # its pages name each token by its digest
+        return actions
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Turn the selected rows' opaque ids back into the tokens they stand for."""
+        chosen = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        request.POST = request.POST.copy()
+        digests = [t.digest for t in AuthToken.objects.only("digest") if row_id(t) in chosen]
+        request.POST.setlist(helpers.ACTION_CHECKBOX_NAME, digests)
+        return super().response_action(request, queryset)
+
+    @admin.action(description="Delete the selected API tokens", permissions=["delete"])
+    def delete_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Delete the tokens (their owners' clients stop working at once)."""
+        count = len(queryset)
+        for token in queryset:
+            token.delete()
+        self.message_user(request, f"Deleted {count} API token(s).", messages.SUCCESS)
+
+    def log_addition(self, request: HttpRequest, obj: AuthToken, message: Any) -> None:
+        """Log nothing: Django's log entry would name the token by its digest."""
 
     @admin.display(description="token")
     def token(self, token: AuthToken) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.core.exceptions import ValidationError
@@ -24,8 +25,37 @@ LOOKUP_ERRORS = (DatabaseError, ValueError, OverflowError)
 INVALID_SETUP = "admin/invalid_setup.html"
 
 
+# What the list filters Django makes for a field, and the date hierarchy, send.
+FILTER_LOOKUPS = ("", "__exact", "__isnull", "__gte", "__lt", "__id__exact")
+HIERARCHY_LOOKUPS = ("__year", "__month", "__day")
+
+
 class SafeLookupsAdmin(admin.ModelAdmin):
-    """Refuse a lookup the database cannot run as Django refuses one it cannot parse."""
+    """Take only the lookups this admin declares (its list filters, its date hierarchy and
+    `link_lookups`), and refuse a lookup the database cannot run, as Django refuses one it
+    cannot parse: no one can make the database search with a lookup of their own (a `regex`
+    that backtracks for minutes, say)."""
+
+    # Lookups that links from other pages filter this list with.
+    link_lookups: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        allowed = lookup in self.declared_lookups(request)
+        return allowed and super().lookup_allowed(lookup, value, request)
+
+    def declared_lookups(self, request: HttpRequest | None) -> set[str]:
+        """Return every lookup parameter this admin's change list takes."""
+        lookups = set(self.link_lookups)
+        filters = self.get_list_filter(request) if request is not None else self.list_filter
+        for item in filters:
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                lookups.add(item.parameter_name)
+                continue
+            field = item[0] if isinstance(item, tuple | list) else item
+            lookups.update(f"{field}{suffix}" for suffix in FILTER_LOOKUPS)
+        if self.date_hierarchy:
+            lookups.update(f"{self.date_hierarchy}{suffix}" for suffix in HIERARCHY_LOOKUPS)
+        return lookups
 
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         try:
@@ -33,6 +63,8 @@ class SafeLookupsAdmin(admin.ModelAdmin):
                 changelist = super().get_changelist_instance(request)
                 len(changelist.result_list)  # fetch the page's rows now, not in the view
                 return changelist
+        except DisallowedModelAdminLookup as error:
+            raise IncorrectLookupParameters(error) from error
         except LOOKUP_ERRORS as error:
             raise IncorrectLookupParameters(error) from error
 

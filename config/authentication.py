@@ -39,11 +39,12 @@ class RememberedTokenAuthentication(TokenAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, AuthToken] | None:
         if not self._sends_token(request):
             return None
-        self.request = request  # DRF makes an authenticator per request
         try:
             return super().authenticate(request)
         except AuthenticationFailed:
+            # Only wrong tokens are slowed down: a right one is always answered.
             token_failures.record_failure(request)
+            token_failures.refuse_if_too_many(request)
             raise
 
     def _sends_token(self, request: Request) -> bool:
@@ -58,9 +59,6 @@ class RememberedTokenAuthentication(TokenAuthentication):
         now = time.monotonic()
         remembered = _remembered.get(digest)
         if remembered is None or remembered[2] <= now:
-            # Only a token this process has not just accepted can be a guess: a client whose
-            # address is locked out gets 429 for it, even when it is right.
-            token_failures.refuse_if_locked_out(self.request)
             user, auth_token = self._look_up(digest)
             if len(_remembered) >= MAX_REMEMBERED:
                 _remembered.clear()

@@ -90,6 +90,15 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
+# Every statement on PostgreSQL ends after this many seconds (0: no limit): web requests
+# (config/wsgi.py marks their processes) get a short one, so no request can keep the database
+# busy; management commands and Celery workers, which rebuild and replay, their own.
+WEB_PROCESS = os.environ.get("ORDERS_WEB_PROCESS") == "1"
+STATEMENT_TIMEOUT_SECONDS = float(
+    os.environ.get("STATEMENT_TIMEOUT_SECONDS", "5")
+    if WEB_PROCESS
+    else os.environ.get("COMMAND_STATEMENT_TIMEOUT_SECONDS", "3600")
+)
 # How long opening a database connection may take before the request is refused with a 503
 # (libpq counts whole seconds, at least 2): a database that hangs must not hold a worker.
 DATABASE_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"))
@@ -100,7 +109,8 @@ def _database(url: str) -> dict:
     options = database.setdefault("OPTIONS", {})
     if database["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries: JIT compilation costs more than it saves.
-        options.setdefault("options", "-c jit=off")
+        timeout_ms = round(STATEMENT_TIMEOUT_SECONDS * 1000)
+        options.setdefault("options", f"-c jit=off -c statement_timeout={timeout_ms}")
         options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # Wait for the write lock instead of failing at once when writers overlap.
@@ -131,6 +141,8 @@ if PROJECTION_MODE == "inline" and READ_DATABASE != "default":
     )
 # How long a read that names a min_position waits for the projections behind it.
 READ_WAIT_SECONDS = float(os.environ.get("READ_WAIT_SECONDS", "2"))
+# How many such reads may wait at once in one server process (others get 503 at once).
+READ_WAITERS_PER_PROCESS = int(os.environ.get("READ_WAITERS_PER_PROCESS", "4"))
 # How often Celery beat sweeps every projection forward (a nudge lost is caught then).
 PROJECTION_SWEEP_SECONDS = float(os.environ.get("PROJECTION_SWEEP_SECONDS", "2"))
 # Async mode: the sweep retries a stalled projection this long after it failed, then after
@@ -145,9 +157,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # refused (503 `command_timed_out`): a client that gave up never finds it committed later.
 COMMAND_BUDGET_SECONDS = float(os.environ.get("COMMAND_BUDGET_SECONDS", "4"))
 
-# Several server processes need a shared cache (REDIS_URL) so invalidation reaches them all.
-# Every Redis call (cache and broker) gives up after REDIS_TIMEOUT_SECONDS; while Redis is
-# unreachable the cache counts in each process's memory (config.fallback_cache).
+# The cache holds only what may differ between server processes: request and wrong-token
+# counts (shared through Redis, per process without it) and answers whose key says what they
+# reflect (a projection's position, a day, a minute). Sessions, lockouts and the projections'
+# positions live in the database, which every process sees. Every Redis call (cache and
+# broker) gives up after REDIS_TIMEOUT_SECONDS; while Redis is unreachable the cache counts in
+# each process's memory (config.fallback_cache).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
 CACHES = {
@@ -200,8 +215,8 @@ if PROJECTION_MODE == "async":
             "through which commands nudge the workers."
         )
 
-# Sessions read from the cache, written through to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions in the database: a logout ends the session for every server process at once.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Messages (the admin's) kept in the session: no cookie signer built for every API request.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # How long a process trusts an API token it has checked (0: check on every request).
@@ -213,12 +228,21 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 
-# Failed logins: after AXES_FAILURE_LIMIT failures for one username, or from one client
-# address, further logins are refused (429) for AXES_COOLOFF_MINUTES after the last failure.
-# Wrong API tokens count per client address against the same limit and cool-off.
+# The client's address: the address the connection comes from, or, behind
+# TRUSTED_PROXY_COUNT reverse proxies that each append to X-Forwarded-For, the address the
+# outermost of them saw. Login lockouts, wrong-token counts and request rates all use it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
+# Failed logins: after AXES_FAILURE_LIMIT failures for one username from one client address,
+# logins for that username from that address are refused (429) for AXES_COOLOFF_MINUTES after
+# the last failure (in the database, so every server process agrees). Wrong API tokens from
+# an address past the same limit get 429 instead of 401; right tokens are always answered.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
@@ -317,6 +341,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "correlation_id": {"()": "config.correlation.CorrelationIdFilter"},
+        "as_warning": {"()": "config.log_levels.AsWarning"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -339,6 +364,8 @@ LOGGING = {
     },
     "loggers": {
         "django": {**_TO_STDERR, "handlers": ["stderr", "mail_admins"]},
+        # An oversized body is a client's mistake, answered 400: a warning, never mailed.
+        "django.security.RequestDataTooBig": {**_TO_STDERR, "filters": ["as_warning"]},
         "orders_read": _TO_STDERR,
         "orders_write": _TO_STDERR,
         "config": _TO_STDERR,

@@ -11,6 +11,8 @@ from typing import Any
 from rest_framework import throttling
 from rest_framework.request import Request
 
+from .client_address import client_address
+
 
 class CountingThrottle(throttling.SimpleRateThrottle):
     """Allow `num_requests` per client in each window of `duration` seconds."""
@@ -29,6 +31,10 @@ class CountingThrottle(throttling.SimpleRateThrottle):
         except ValueError:  # the window ended between add and incr
             self.cache.set(self.key, count := 1, self.duration)
         return count <= self.num_requests
+
+    def get_ident(self, request: Request) -> str:
+        """Return the client's address as the settings define it (never a claimed one)."""
+        return client_address(request)
 
     def wait(self) -> float:
         """Return the seconds left in the client's window."""

@@ -1,21 +1,18 @@
-"""Wrong API tokens counted per client address: past `AXES_FAILURE_LIMIT` failures in a window
-of `AXES_COOLOFF_TIME` from the first, every token from that address gets a 429 until the
-window ends (a valid one too, so that guessing tells nothing), except a token the process
-accepted within `TOKEN_CACHE_SECONDS`, which no guess can be."""
+"""Wrong API tokens counted per client address: past `AXES_FAILURE_LIMIT` of them in a window
+of `AXES_COOLOFF_TIME` from the first, each further wrong token from that address gets a 429
+with `Retry-After` (the window's end) instead of a 401. A right token is never refused: tokens
+are long random secrets, so guessing is slowed down, not the clients that hold one."""
 
 import time
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
 
+from .client_address import client_address
+
 PREFIX = "token-failures"
-
-
-def _key(request: HttpRequest) -> str:
-    return key_of(get_client_ip_address(request))
 
 
 def key_of(address: str) -> str:
@@ -32,10 +29,10 @@ def _window() -> int:
     return max(1, int(settings.AXES_COOLOFF_TIME.total_seconds()))
 
 
-def refuse_if_locked_out(request: HttpRequest) -> None:
-    """Raise Throttled (429, `Retry-After`) if the client has too many failures."""
-    key = _key(request)
-    if (cache.get(key) or 0) < settings.AXES_FAILURE_LIMIT:
+def refuse_if_too_many(request: HttpRequest) -> None:
+    """Raise Throttled (429, `Retry-After`) if the client has sent too many wrong tokens."""
+    key = key_of(client_address(request))
+    if (cache.get(key) or 0) <= settings.AXES_FAILURE_LIMIT:
         return
     started = cache.get(f"{key}:start", time.time())
     raise Throttled(
@@ -46,7 +43,7 @@ def refuse_if_locked_out(request: HttpRequest) -> None:
 
 def record_failure(request: HttpRequest) -> None:
     """Count one wrong token from the request's client address."""
-    key = _key(request)
+    key = key_of(client_address(request))
     if cache.add(key, 0, _window()):
         cache.set(f"{key}:start", time.time(), _window())
     try:

@@ -4,9 +4,11 @@ commands to the command side."""
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views import defaults, generic
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
@@ -123,7 +125,29 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer a request Django refuses before any view (e.g. a body past
+    DATA_UPLOAD_MAX_MEMORY_SIZE) in the API's error shape under /api/."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    message = "Bad request."
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is too large: at most {limit} bytes."
+    return JsonResponse(error_body(ErrorCode.INVALID, message), status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer a server error in the API's error shape under /api/."""
+    if request.path.startswith("/api/"):
+        message = "Server error: it is logged under this response's X-Correlation-ID."
+        return JsonResponse(error_body(ErrorCode.SERVER_ERROR, message), status=500)
+    return defaults.server_error(request)
+
+
+handler400 = bad_request
 handler404 = not_found
+handler500 = server_error
 
 customers, products, orders = CustomerCommandViewSet, ProductCommandViewSet, OrderCommandViewSet
 
@@ -219,6 +243,8 @@ urlpatterns = [
     path("admin/trace/", admin.site.admin_view(trace_page), name="event-trace"),
     path("admin/dependencies/", admin.site.admin_view(dependencies_page), name="dependencies"),
     path("admin/", admin.site.urls),
+    # The browsable API's "Log in" (its 401 pages link to it); django-axes guards it too.
+    path("api-auth/", include("rest_framework.urls")),
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(patterns=schema_patterns), name="schema"),

@@ -106,6 +106,7 @@ class PaymentMethodFilter(admin.SimpleListFilter):
 class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
     list_display = ("order", "customer", "status_badge", "total", "item_count", "placed", "story")
     list_filter = ("status", "order_date")
+    link_lookups = ("customer_id",)
     search_fields = ("=customer_id", "customer_name")
     id_search_field = "order_id"
     date_hierarchy = "order_date"
@@ -220,6 +221,7 @@ class OrderDetailsAdmin(PersonalDataAdmin, OrderDisplay, ReadModelAdmin):
 class OrderStatusChangeAdmin(ReadModelAdmin):
     list_display = ("order", "status_badge", "changed_by", "changed", "reason", "story")
     list_filter = ("status", "changed_at")
+    link_lookups = ("order_id",)
     search_fields = ("changed_by", "reason")
     id_search_field = "order_id"
     date_hierarchy = "changed_at"
@@ -342,6 +344,7 @@ class ProductSalesAdmin(ReadModelAdmin):
         "note",
     )
     list_filter = (SoldFilter, "category", "sale_date")
+    link_lookups = ("product_id", "product_id__in")
     search_fields = ("product_name", "category")
     id_search_field = "product_id"
     date_hierarchy = "sale_date"

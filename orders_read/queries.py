@@ -96,14 +96,16 @@ def get_product_sales(
     return days.order_by("sale_date")
 
 
-def get_popular_products(days: int = 30) -> list[dict[str, Any]]:
+def get_popular_products(days: int = 30, *, position: int | None = None) -> list[dict[str, Any]]:
     """Return the top products by units sold over the last `days` days, today included.
 
-    Ties go to the product name, then its id. Cached until the projected sales change.
+    Ties go to the product name, then its id. Cached under the position the sales projection
+    reflects (`position`, if the caller has read it already), so that no process answers from
+    a cache older than that position.
     """
     today = timezone.now().date()
     return cached_popular_products(
-        f"{days}:{today.isoformat()}", lambda: _popular_products(days, today)
+        f"{days}:{today.isoformat()}", lambda: _popular_products(days, today), position=position
     )
 
 

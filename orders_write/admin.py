@@ -379,6 +379,7 @@ class EventAdmin(ReadOnlyAdminMixin, WideChangeListAdmin, IdPrefixSearchAdmin, S
         "recorded",
     )
     list_filter = ("event_type", "stream_type", "recorded_at")
+    link_lookups = ("stream_id",)
     search_fields = ("event_type",)
     id_search_field = "stream_id"
     date_hierarchy = "recorded_at"

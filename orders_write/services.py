@@ -179,7 +179,7 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
     stream = begin_writing(
         [command.order_id, command.customer_id, *product_ids], reading=command.order_id
     )
-    existing = _previous_creation(command.order_id, stream, fingerprint)
+    existing = _previous_creation(command.order_id, stream, fingerprint, context.actor)
     if existing is not None:
         return existing
     customer = _living(_get(Customer, command.customer_id, "customer", field="customer_id"))
@@ -239,7 +239,11 @@ def _normalized_order(command: CreateOrder) -> CreateOrder:
         raise InvalidCommand("An order needs at least one item.", field="items")
     if len(command.items) > MAX_ORDER_LINES:
         raise InvalidCommand(f"An order has at most {MAX_ORDER_LINES} items.", field="items")
-    product_ids = [line.product_id for line in command.items]
+    # The tutorial passes ids as text: take them as the UUIDs they spell.
+    items = tuple(
+        replace(line, product_id=_as_uuid(line.product_id, "items")) for line in command.items
+    )
+    product_ids = [line.product_id for line in items]
     if len(set(product_ids)) != len(product_ids):
         raise InvalidCommand("Each product may appear only once per order.", field="items")
     if any(not 1 <= line.quantity <= MAX_QUANTITY for line in command.items):
@@ -252,10 +256,21 @@ def _normalized_order(command: CreateOrder) -> CreateOrder:
     billing = _address(command.billing_address or shipping, "billing_address")
     return replace(
         command,
-        order_id=command.order_id or uuid4(),
+        customer_id=_as_uuid(command.customer_id, "customer_id"),
+        items=items,
+        order_id=_as_uuid(command.order_id, "order_id") if command.order_id else uuid4(),
         shipping_address=shipping,
         billing_address=billing,
     )
+
+
+def _as_uuid(value: UUID | str, field: str) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidCommand(f"{value!r} is not a valid UUID.", field=field) from None
 
 
 def _address(address: Address, field: str) -> Address:
@@ -265,6 +280,9 @@ def _address(address: Address, field: str) -> Address:
     }
     line2 = _text(address.line2 or "", f"{field}.line2", 200, required=False)
     return Address(**cleaned, line2=line2)
+
+
+ORDER_ID_UNAVAILABLE = "This order_id cannot be used: send another (or none)."
 
 
 def _fingerprint(command: CreateOrder) -> str:
@@ -279,10 +297,19 @@ def _fingerprint(command: CreateOrder) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _previous_creation(order_id: UUID, stream: Stream, fingerprint: str) -> Order | None:
+def _previous_creation(
+    order_id: UUID, stream: Stream, fingerprint: str, actor: str
+) -> Order | None:
+    """Return the order this command already created, if it did.
+
+    Idempotency belongs to whoever placed the order: to anyone else an `order_id` in use, by
+    an order or any other stream, is refused with the same words, which tell nothing of it.
+    """
     if not stream:
         return None
-    _, _, metadata = stream[0]
+    event_type, _, metadata = stream[0]
+    if event_type != "OrderCreated" or metadata.get("actor") != actor:
+        raise IdempotencyConflict(ORDER_ID_UNAVAILABLE, field="order_id")
     if metadata.get("command_fingerprint") != fingerprint:
         raise IdempotencyConflict(
             f"Order {order_id} already exists with a different request.", field="order_id"
@@ -385,7 +412,8 @@ def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> 
 
 
 def _email(value: Any) -> str:
-    email = _text(value, "email", 254).lower()
+    # Lower-cased first: some letters grow (U+0130 becomes two code points).
+    email = _text(value.lower() if isinstance(value, str) else value, "email", 254)
     try:
         validate_email(email)
     except ValidationError:

@@ -5,6 +5,8 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from config.urls import handler400, handler404, handler500
+
 FAILURE = "the failing view failed, as it always does"
 
 
@@ -17,4 +19,5 @@ def log_and_answer(request: HttpRequest) -> HttpResponse:
     return HttpResponse("logged")
 
 
-urlpatterns = [path("fail/", fail), path("log/", log_and_answer)]
+urlpatterns = [path("fail/", fail), path("api/fail/", fail), path("log/", log_and_answer)]
+handler400, handler404, handler500 = handler400, handler404, handler500

@@ -234,4 +234,5 @@ def test_every_operation_has_a_one_line_summary(schema):
     }
 
     assert [name for name, summary in summaries.items() if not summary or "\n" in summary] == []
+    assert [name for name, summary in summaries.items() if "`" in summary] == []
     assert summaries["POST /api/orders/"].startswith("Place an order")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from orders_write.models import Customer
@@ -91,6 +92,24 @@ def test_a_customer_page_offers_the_change_form(browser, customer):
     page = browser.get(f"/api/customers/{customer.id}/", **HTML).content.decode()
 
     assert "PATCH" in page and 'name="_content"' in page
+
+
+def test_the_browsable_apis_401_page_offers_a_way_to_log_in(admin_user):
+    browser = Client()
+
+    refused = browser.get("/api/orders/", HTTP_ACCEPT="text/html")
+    login = re.search(r"href=['\"](/api-auth/login/\?next=[^'\"]+)", refused.content.decode())
+    form = browser.get(login[1].replace("&amp;", "&"))
+    logged_in = browser.post(
+        login[1].replace("&amp;", "&"),
+        {"username": "admin", "password": "admin-pass-123"},
+        follow=True,
+    )
+
+    assert refused.status_code == 401
+    assert form.status_code == 200
+    assert logged_in.status_code == 200
+    assert logged_in.redirect_chain[-1][0] == "/api/orders/"
 
 
 def post_form(client, path: str, data: dict):

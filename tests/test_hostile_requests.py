@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db import connection
 from django.test import Client, RequestFactory, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from config.admin_lookups import SafeLookupsAdmin
 from orders_write.admin import OrderAdmin
 from orders_write.models import Order
-from tests.conftest import error_fields, make_order
+from tests.conftest import error_fields, make_customer, make_order, make_product
 
 ORDERS = "/api/orders/"
 HUGE = str(10**30)
@@ -333,3 +334,48 @@ def test_options_on_the_api_docs_page_lists_its_methods(reader_api):
 
     assert response.status_code == 200
     assert set(response["Allow"].split(", ")) >= {"GET", "OPTIONS"}
+
+
+# --- lookups an admin does not declare: none reaches the database --------------------------
+
+HOSTILE_PATTERN = r"(.*)(.*)(.*)(.*)(.*)\5\4\3\2\1x"
+
+
+@pytest.mark.parametrize(
+    ("model", "lookup"),
+    [
+        ("orders_read.ordersummary", "customer_name__regex"),
+        ("orders_read.orderdetails", "customer_email__iregex"),
+        ("orders_read.customeranalytics", "customer_name__contains"),
+        ("orders_write.event", "data__icontains"),
+        ("orders_write.customer", "email__regex"),
+        ("orders_read.ordersummary", "status__regex"),  # a declared filter, another lookup
+    ],
+)
+@pytest.mark.django_db
+def test_an_admin_list_refuses_a_lookup_it_does_not_declare(superuser_client, model, lookup):
+    path = changelist(model)
+    make_order(make_customer(), [(make_product(), 1)])
+
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_client.get(path, {lookup: HOSTILE_PATTERN})
+
+    assert refused_as_bad_lookup(response, path)
+    assert not any(HOSTILE_PATTERN in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        ("orders_read.ordersummary", {"status__exact": "pending", "order_date__year": "2026"}),
+        ("orders_read.ordersummary", {"customer_id": "00000000-0000-0000-0000-000000000001"}),
+        ("orders_read.productsales", {"sold": "yes", "category__exact": "books"}),
+        ("orders_write.event", {"stream_id": "00000000-0000-0000-0000-000000000001"}),
+        ("auth.user", {"is_staff__exact": "1", "groups__id__exact": "1"}),
+    ],
+)
+@pytest.mark.django_db
+def test_an_admin_list_takes_its_declared_filters_and_links(superuser_client, model, params):
+    response = superuser_client.get(changelist(model), params)
+
+    assert response.status_code == 200

@@ -1,6 +1,7 @@
 """Errors are seen: each server error is one log line on stderr with its traceback and the
 request's correlation id, which the response and the command's events carry too."""
 
+import json
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from config.correlation import HEADER, CorrelationIdFilter
 from orders_write.models import Event
 from tests.conftest import order_body
 from tests.failing_urls import FAILURE
+from tests.load.server import GUNICORN
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_SECONDS = 30
@@ -42,12 +44,14 @@ class Records(logging.Handler):
 @pytest.fixture
 def request_records() -> Iterator[list[logging.LogRecord]]:
     handler = Records()
-    logger = logging.getLogger("django.request")
-    logger.addHandler(handler)
+    loggers = [logging.getLogger(name) for name in ("django.request", "django.security")]
+    for logger in loggers:
+        logger.addHandler(handler)
     try:
         yield handler.records
     finally:
-        logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
 
 
 def correlation_id_of(record: logging.LogRecord) -> str:
@@ -76,6 +80,50 @@ def test_a_500_mails_the_admins_when_they_are_set(db, settings):
     Client(raise_request_exception=False).get("/fail/")
 
     assert [message.to for message in mail.outbox] == [["ops@example.com"]]
+
+
+@pytest.mark.urls("tests.failing_urls")
+def test_a_500_under_the_api_answers_the_apis_error_shape(db):
+    response = Client(raise_request_exception=False).get("/api/fail/")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "server_error"
+    assert set(response.json()) == {"code", "message", "errors"}
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["user", "anonymous"])
+def test_an_oversized_body_is_a_400_in_the_error_shape_logged_as_a_warning(
+    admin_api, anonymous_api, request_records, settings, logged_in
+):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    body = json.dumps({"name": "x" * 10_000_000, "email": "big@example.com"})
+    api = admin_api if logged_in else anonymous_api
+
+    response = api.post("/api/customers/", body, content_type="application/json")
+
+    if logged_in:
+        assert response.status_code == 400
+        assert response.json()["code"] == "invalid"
+        assert "too large" in response.json()["message"]
+    assert {r.levelno for r in request_records} <= {logging.WARNING}
+    assert mail.outbox == []
+
+
+def test_a_projection_behind_is_a_warning_never_mailed(
+    admin_api, customer, product, broken_customer_analytics, request_records, settings
+):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    placed = admin_api.post("/api/orders/", order_body(customer, (product, 1)), format="json")
+    broken_customer_analytics()
+
+    response = admin_api.get(
+        f"/api/customers/{customer.id}/analytics/", {"min_position": placed.json()["position"]}
+    )
+
+    assert response.status_code == 503
+    assert [r.levelno for r in request_records] == [logging.WARNING]
+    assert mail.outbox == []
 
 
 def test_every_response_carries_a_new_correlation_id(client, db):
@@ -190,7 +238,7 @@ def production_log(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
     }
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", f"--bind=127.0.0.1:{port}"]
+    command = [*GUNICORN, f"--bind=127.0.0.1:{port}"]
     with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 (our own command)
             [*command, "--workers=1", "--log-level=warning"],

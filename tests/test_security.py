@@ -174,6 +174,30 @@ def test_anonymous_requests_beyond_the_rate_get_429(tight_throttle, db):
     assert statuses == [200, 200, 200, 429]
 
 
+def test_a_claimed_forwarded_address_does_not_reset_the_anonymous_rate(tight_throttle, db):
+    client = APIClient()
+
+    statuses = [
+        client.get("/api/schema/", HTTP_X_FORWARDED_FOR=f"10.1.1.{n}").status_code for n in range(4)
+    ]
+
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_behind_a_trusted_proxy_anonymous_rates_count_per_address_it_saw(
+    tight_throttle, settings, db
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client = APIClient()
+    for _ in range(3):
+        client.get("/api/schema/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.5")
+
+    same = client.get("/api/schema/", HTTP_X_FORWARDED_FOR="7.7.7.7, 10.0.0.5")
+    other = client.get("/api/schema/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.6")
+
+    assert (same.status_code, other.status_code) == (429, 200)
+
+
 def test_a_user_beyond_the_rate_gets_429_saying_when_to_retry(tight_throttle, reader_api):
     responses = [reader_api.get("/api/orders/") for _ in range(6)]
 

@@ -81,3 +81,77 @@ def test_the_router_sends_the_read_side_to_the_read_database():
 @override_settings(READ_DATABASE="default")
 def test_with_one_database_the_router_leaves_migrations_alone():
     assert ReadSideRouter().allow_migrate("default", "orders_read") is None
+
+
+SLEEP_IN_A_WEB_PROCESS = """
+import time
+import config.wsgi  # what gunicorn loads: this process serves web requests
+from django.db import OperationalError, connection
+started = time.monotonic()
+try:
+    connection.cursor().execute("SELECT pg_sleep(10)")
+except OperationalError as error:
+    print(type(error.__cause__).__name__, round(time.monotonic() - started, 1))
+"""
+SHOW_TIMEOUT = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SHOW statement_timeout")
+    print(cursor.fetchone()[0])
+"""
+
+
+def run_python(code: str, *, web: bool = False, **env: str) -> str:
+    """Run `code` in a web server's process (as gunicorn loads config.wsgi) or in a
+    management command's; return the last line it printed."""
+    command = ["-c", code] if web else ["manage.py", "shell", "-v0", "-c", code]
+    return (
+        subprocess.run(  # noqa: S603 (our own code)
+            [sys.executable, *command],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="statement timeouts are PostgreSQL's",
+)
+
+
+@needs_postgres
+def test_a_web_request_statement_is_cancelled_at_the_web_timeout():
+    printed = run_python(SLEEP_IN_A_WEB_PROCESS, web=True, STATEMENT_TIMEOUT_SECONDS="0.5")
+
+    name, seconds = printed.split()
+    assert name == "QueryCanceled"
+    assert float(seconds) < 2
+
+
+@needs_postgres
+def test_management_commands_have_a_statement_timeout_of_their_own():
+    assert run_python(SHOW_TIMEOUT) == "1h"
+    assert run_python(SHOW_TIMEOUT, COMMAND_STATEMENT_TIMEOUT_SECONDS="90") == "90s"
+
+
+def test_celery_beat_keeps_its_schedule_in_memory_writing_no_file(tmp_path, monkeypatch):
+    from celery.beat import Service
+
+    from config.celery import app
+
+    monkeypatch.chdir(tmp_path)
+
+    # As `celery -A config beat` makes it (celery.apps.beat): with the configured scheduler.
+    scheduler = Service(app=app, scheduler_cls=app.conf.beat_scheduler).get_scheduler()
+    scheduler.sync()
+    scheduler.close()
+
+    assert "sweep-projections" in scheduler.schedule
+    assert list(tmp_path.iterdir()) == []

@@ -131,12 +131,31 @@ def test_a_superuser_sees_tokens_without_their_secret(client, admin_user):
     assert response.status_code == 200
     assert "admin" in page
     assert token not in page and stored.token_key not in page
+    assert stored.digest not in page  # not in a link, a checkbox or a label either
     assert "column-digest" not in page and "column-token_key" not in page
     shown = re.sub(r"<[^>]+>", "", page)  # the digest is the row's key, in its URLs only
     assert f"{stored.digest[:8]}\u2026" in shown and stored.digest not in shown
     view = client.get(reverse("admin:knox_authtoken_change", args=[stored.pk])).content.decode()
     assert stored.digest not in re.sub(r"<[^>]+>", "", view) and token not in view
     assert f"{stored.digest[:8]}\u2026 (admin)" in view
+
+
+def test_a_superuser_deletes_a_token_without_its_digest_showing_anywhere(client, admin_user):
+    token = create_token("admin")
+    stored = AuthToken.objects.get()
+    client.force_login(admin_user)
+    page = client.get(TOKENS).content.decode()
+    row = re.search(r'name="_selected_action" value="(\w+)"', page)[1]
+
+    response = client.post(
+        TOKENS, {"action": "delete_tokens", "_selected_action": row}, follow=True
+    )
+
+    assert "Deleted 1 API token(s)." in response.content.decode()
+    assert not AuthToken.objects.exists()
+    assert token_client(token).get(ORDERS).status_code == 401
+    for seen in (response, client.get("/admin/")):
+        assert stored.digest not in seen.content.decode()
 
 
 def test_a_superuser_makes_a_working_token_in_the_admin_and_sees_it_once(client, admin_user):
@@ -153,6 +172,7 @@ def test_a_superuser_makes_a_working_token_in_the_admin_and_sees_it_once(client,
     assert stored.expiry.date() == expiry.date()
     assert token not in client.get(TOKENS).content.decode()
     assert token not in str(client.session.items())
+    assert stored.digest not in client.get("/admin/").content.decode()  # recent actions
 
 
 def test_the_schema_declares_the_token_scheme_every_operation_takes():

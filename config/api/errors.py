@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.log import log_response
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -41,6 +42,7 @@ class ErrorCode(StrEnum):
     READ_SIDE_UNAVAILABLE = "read_side_unavailable"
     WRITE_SIDE_UNAVAILABLE = "write_side_unavailable"
     COMMAND_TIMED_OUT = "command_timed_out"
+    SERVER_ERROR = "server_error"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -62,6 +64,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.READ_SIDE_UNAVAILABLE: "503: the read database cannot be reached; commands work",
     ErrorCode.WRITE_SIDE_UNAVAILABLE: "503: the write database cannot be reached",
     ErrorCode.COMMAND_TIMED_OUT: "503: the command ran past its time budget and was not committed",
+    ErrorCode.SERVER_ERROR: "500: the server failed; its log has the request's correlation id",
 }
 
 CODES = frozenset(code.value for code in ErrorCode)
@@ -78,6 +81,7 @@ CODE_FOR_STATUS: dict[int, ErrorCode] = {
     409: ErrorCode.CONCURRENCY_CONFLICT,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     429: ErrorCode.THROTTLED,
+    500: ErrorCode.SERVER_ERROR,
     503: ErrorCode.PROJECTION_BEHIND,
 }
 
@@ -108,6 +112,10 @@ class ProjectionBehind(exceptions.APIException):
         "The read model has not reached min_position yet; retry after Retry-After seconds."
     )
     default_code = ErrorCode.PROJECTION_BEHIND.value
+
+    def __init__(self, detail: str | None = None, *, wait: int = 1) -> None:
+        super().__init__(detail)
+        self.wait = wait  # DRF's handler turns it into Retry-After
 
 
 class Unavailable(exceptions.APIException):
@@ -151,6 +159,10 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
     response = exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After
     if response is not None:
         response.data = api_error_body(exc, response.status_code)
+    if isinstance(exc, ProjectionBehind) and "request" in context:
+        # Lag is expected, not a server error: a warning, never an alert mailed to ADMINS.
+        request = context["request"]
+        log_response("Projection behind: %s", request.path, response=response, level="warning")
     return response
 
 

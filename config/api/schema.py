@@ -169,6 +169,6 @@ def _response_properties(response: dict[str, Any], schemas: dict[str, Any]) -> d
 
 
 def summary_of(description: str) -> str:
-    """Return the first sentence of a description, without its full stop."""
-    first = " ".join(description.strip().split("\n\n", 1)[0].split())
+    """Return the first sentence of a description as plain text, without its full stop."""
+    first = " ".join(description.strip().split("\n\n", 1)[0].replace("`", "").split())
     return first.split(". ", 1)[0].rstrip(".")

@@ -131,14 +131,18 @@ def _charts(figures: Dashboard, statuses: list[ProjectionStatus]) -> dict:
         "products_chart": charts.bar_chart(
             [_product_point(p) for p in figures.top_products],
             title="Top products by units sold",
-            unit=lambda v: f"{display.count(v)} units",
+            unit=lambda v: _counted(v, "unit"),
         ),
         "lag_chart": charts.bar_chart(
             [Point(s.name, s.lag, LAG_COLOURS.get(s.state, "#2b7a2b")) for s in statuses],
             title="Projection lag (events)",
-            unit=lambda v: f"{display.count(v)} events",
+            unit=lambda v: _counted(v, "event"),
         ),
     }
+
+
+def _counted(value: float, noun: str) -> str:
+    return f"{display.count(value)} {noun}{'' if value == 1 else 's'}"
 
 
 def _day_point(day: date, value: float, today: date) -> Point:

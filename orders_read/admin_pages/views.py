@@ -15,6 +15,7 @@ from .story import order_story, traced_events
 
 def projection_status_page(request: HttpRequest) -> HttpResponse:
     """Show each projection's position, lag, state and last error."""
+    _require(request, "orders_read.view_projectionstate")
     context = {
         **admin.site.each_context(request),
         "title": "Projection status",

@@ -2,7 +2,11 @@
 with) waits a bounded time for the projections behind it to pass that position, and every
 read says which position it reflects."""
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -16,31 +20,47 @@ from orders_read.models import ProjectionState
 from orders_read.running.mode import projections_are_async
 from orders_write.event_reader import HEAD_SQL, Checkpoint, checkpoint_at, head, position_of
 
-POLL_SECONDS = 0.02
+FIRST_POLL_SECONDS = 0.01
+LONGEST_POLL_SECONDS = 0.25
 MAX_POSITION = 2**63 - 1
+# A stalled projection waits for an operator: how long a client had better wait to retry.
+STALLED_RETRY_SECONDS = 30
+STALLED_MESSAGE = "A projection this read needs is stalled until an operator repairs it."
+BUSY_MESSAGE = "Too many reads are waiting for the projections; retry after Retry-After seconds."
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where the named projections stand: the checkpoint all of them have passed (None at the
+    store's head), the store's head position when read with it, and whether one is stalled."""
+
+    checkpoint: Checkpoint | None
+    latest: int | None
+    stalled: bool
 
 
 def standing(names: tuple[str, ...]) -> Checkpoint | None:
     """Return the checkpoint that all the named projections have passed, or None when they
     stand at the head of the store (inline projections not waiting for catch-up)."""
-    return _standing(names)[0]
+    return _standing(names).checkpoint
 
 
-def _standing(names: tuple[str, ...]) -> tuple[Checkpoint | None, int | None]:
-    """Return `standing(names)` and, when the read tables share the event store's database,
-    the store's head position, read in the same query: one round trip, in plain SQL (the ORM
-    took longer to build this query than the database to answer it)."""
+def _standing(names: tuple[str, ...]) -> Standing:
+    """Return where the named projections stand and, when the read tables share the event
+    store's database, the store's head position, read in the same query: one round trip, in
+    plain SQL (the ORM took longer to build this query than the database to answer it)."""
     same_database = settings.READ_DATABASE == "default"
     with read_connection.cursor() as cursor:
         cursor.execute(_states_sql(len(names), with_head=same_database), list(names))
         rows = cursor.fetchall()
     states = {name: (bool(stalled), Checkpoint(tx, pos)) for name, stalled, tx, pos, *_ in rows}
     latest = (rows[0][4] or 0) if same_database and rows else None
+    stalled = any(states[n][0] for n in names if n in states)
     if projections_are_async():
         start = (False, Checkpoint.START)
-        return min(states.get(n, start)[1] for n in names), None
+        return Standing(min(states.get(n, start)[1] for n in names), None, stalled)
     behind = [states[n][1] for n in names if n in states and states[n][0]]
-    return (min(behind) if behind else None), latest
+    return Standing(min(behind) if behind else None, latest, stalled)
 
 
 def _states_sql(count: int, *, with_head: bool) -> str:
@@ -60,19 +80,59 @@ def reflected_position(checkpoint: Checkpoint | None, latest: int | None = None)
 
 def wait_for(names: tuple[str, ...], position: int | None) -> int:
     """Wait until the named projections have passed `position` (at most READ_WAIT_SECONDS);
-    return the position they reflect, or raise ProjectionBehind."""
-    checkpoint, latest = _standing(names)
+    return the position they reflect, or raise ProjectionBehind.
+
+    A stalled projection is answered at once (it waits for an operator, not for seconds), and
+    each process lets at most READ_WAITERS_PER_PROCESS requests wait at a time."""
+    now = _standing(names)
     if position is None:
-        return reflected_position(checkpoint, latest)
+        return reflected_position(now.checkpoint, now.latest)
     # A position past the newest event asks for no more than the newest event.
     wanted = checkpoint_at(position)
+    if now.checkpoint is None or now.checkpoint >= wanted:
+        return reflected_position(now.checkpoint, now.latest)
+    _refuse_if_stalled(now)
+    with _waiting_slot():
+        return reflected_position(_poll_until(names, wanted, now))
+
+
+def _poll_until(names: tuple[str, ...], wanted: Checkpoint, now: Standing) -> Checkpoint | None:
+    """Poll, less and less often, until the projections pass `wanted`; return where they stand."""
     deadline = time.monotonic() + settings.READ_WAIT_SECONDS
-    while checkpoint is not None and checkpoint < wanted:
-        if time.monotonic() >= deadline:
+    pause = FIRST_POLL_SECONDS
+    while now.checkpoint is not None and now.checkpoint < wanted:
+        _refuse_if_stalled(now)
+        if time.monotonic() + pause > deadline:
             raise ProjectionBehind()
-        time.sleep(POLL_SECONDS)
-        checkpoint = standing(names)
-    return reflected_position(checkpoint)
+        time.sleep(pause)
+        pause = min(2 * pause, LONGEST_POLL_SECONDS)
+        now = _standing(names)
+    return now.checkpoint
+
+
+def _refuse_if_stalled(now: Standing) -> None:
+    if now.stalled:
+        raise ProjectionBehind(STALLED_MESSAGE, wait=STALLED_RETRY_SECONDS)
+
+
+_waiters = threading.Lock()
+_waiting = 0
+
+
+@contextmanager
+def _waiting_slot() -> Iterator[None]:
+    """Hold one of this process's READ_WAITERS_PER_PROCESS places to wait, or raise
+    ProjectionBehind when none is free."""
+    global _waiting
+    with _waiters:
+        if _waiting >= settings.READ_WAITERS_PER_PROCESS:
+            raise ProjectionBehind(BUSY_MESSAGE)
+        _waiting += 1
+    try:
+        yield
+    finally:
+        with _waiters:
+            _waiting -= 1
 
 
 def min_position(request: Request) -> int | None:
@@ -116,8 +176,6 @@ class ReflectsProjections:
         response = super().finalize_response(request, response, *args, **kwargs)
         if getattr(self, "reflected_position", None) is not None:
             response["X-Projection-Position"] = str(self.reflected_position)
-        if response.status_code == ProjectionBehind.status_code:
-            response.setdefault("Retry-After", "1")
         return response
 
 

@@ -258,7 +258,9 @@ class PopularProductsView(ReflectsProjections, TakesQueryParameters, APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(PopularProductsQuery, request)
-        products = queries.get_popular_products(days=query["days"])
+        products = queries.get_popular_products(
+            days=query["days"], position=self.reflected_position
+        )
         return Response(PopularProductSerializer(products, many=True).data)
 
 

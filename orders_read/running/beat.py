@@ -9,7 +9,7 @@ clears the mark when a worker runs it; a mark whose sweep was lost expires after
 import logging
 from typing import Any
 
-from celery.beat import PersistentScheduler
+from celery.beat import Scheduler
 from django.core.cache import cache
 
 from .sweeping import PENDING_SECONDS, SWEEP_PENDING_KEY, SWEEP_TASK
@@ -19,9 +19,11 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_SECONDS = 10
 
 
-class OneSweepPendingScheduler(PersistentScheduler):
+class OneSweepPendingScheduler(Scheduler):
     """Send the sweep only when the one sent before has been picked up by a worker; try a
-    lost broker again every `RECONNECT_SECONDS` (Celery's beat waits 2, 4, 6, ... s)."""
+    lost broker again every `RECONNECT_SECONDS` (Celery's beat waits 2, 4, 6, ... s).
+
+    The schedule is the settings' and kept in memory: beat writes no schedule file."""
 
     def _ensure_connected(self) -> Any:
         return self.connection.ensure_connection(

@@ -247,7 +247,9 @@ def _apply_one_by_one(
 
 def _advance(state: ProjectionState, event: RecordedEvent, result: CatchUpResult, n: int) -> None:
     source = "worker" if projections_are_async() else "catch_up"
-    EVENTS_APPLIED.labels(result.projection, source).inc(n)
+    counter = EVENTS_APPLIED.labels(result.projection, source)
+    # Counted once the batch commits: a batch rolled back (or killed) is applied again later.
+    transaction.on_commit(lambda: counter.inc(n), using=READ_DB, robust=True)
     state.checkpoint = Checkpoint.of(event)
     state.last_advanced_at = timezone.now()
     result.applied += n

@@ -46,7 +46,9 @@ GAUGES = {
     "lag_seconds": ("Age of the oldest event the projection has not applied.", "lag_seconds"),
     "open_failures": ("Failures neither retried nor skipped.", "open_failures"),
     "stalled": ("1 while the projection waits for catch-up.", "stalled"),
+    "behind": ("1 while the projection has events to apply and is not stalled.", "behind"),
 }
+STATES = ("stalled", "behind")
 HEAD = ("orders_event_store_head", "Position of the newest event in the store.")
 WORKERS_ALIVE = (
     "orders_projection_workers_alive",
@@ -78,7 +80,7 @@ class ProjectionCollector(Collector):
                 f"orders_projection_{suffix}", documentation, labels=["projection"]
             )
             for status in statuses:
-                value = status.state == "stalled" if field == "stalled" else getattr(status, field)
+                value = status.state == field if field in STATES else getattr(status, field)
                 family.add_metric([status.name], float(value))
             yield family
         yield GaugeMetricFamily(*HEAD, value=head().position)

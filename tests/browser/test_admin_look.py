@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from orders_read.models import ProjectionFailure
 from orders_write.models import Order
 from tests.browser.conftest import PASSWORD, log_in, screenshot, wait_for, wait_for_text
 from tests.conftest import make_customer, make_order, make_product
@@ -153,3 +154,26 @@ def _downloaded_csv(driver: WebDriver, timeout: float = 10) -> list[list[str]]:
                 return list(csv.reader(handle))
         time.sleep(0.2)
     raise AssertionError("no CSV was downloaded")
+
+
+def test_a_failure_is_retried_from_its_own_page(
+    browser, live_server, request, customer, product, broken_customer_analytics
+):
+    User.objects.create_superuser("fixer", "fixer@example.com", PASSWORD)
+    make_order(customer, [(product, 1)])
+    failure = ProjectionFailure.objects.get()
+    broken_customer_analytics()  # the cause is repaired; the event still waits
+    log_in(browser, live_server.url, "fixer")
+
+    browser.get(f"{live_server.url}/admin/orders_read/projectionfailure/{failure.pk}/change/")
+    traceback = browser.find_element(By.CSS_SELECTOR, "details.traceback")
+    traceback.find_element(By.TAG_NAME, "summary").click()
+    assert traceback.find_element(By.TAG_NAME, "pre").value_of_css_property("white-space") == "pre"
+    screenshot(browser, request.node.name, "failure")
+    browser.find_element(By.CSS_SELECTOR, "button[value=retry]").click()
+
+    message = wait_for(browser, "ul.messagelist").text.lower()
+    assert "customer_analytics: applied" in message and "it is current" in message
+    assert browser.find_elements(By.CSS_SELECTOR, "#result_list") == []
+    browser.get(f"{live_server.url}/admin/projections/")
+    assert "total_orders" not in browser.find_element(By.TAG_NAME, "table").text

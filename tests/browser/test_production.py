@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.browser.conftest import PASSWORD, log_in, wait_for, wait_for_text
+from tests.load.server import GUNICORN
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_SECONDS = 30
@@ -62,7 +63,7 @@ def production_server(chrome_paths, tmp_path_factory) -> Iterator[str]:
     _manage(env, "collectstatic", "--no-input", "-v0")
     _manage(env, "createsuperuser", "--no-input", "--username", "ops", "--email", "o@example.com")
     server = subprocess.Popen(  # noqa: S603 (our own command)
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        [*GUNICORN, "-b", f"127.0.0.1:{port}", "-w", "1"],
         cwd=ROOT,
         env=env,
         stderr=subprocess.DEVNULL,

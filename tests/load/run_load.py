@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 
 from .checks import Findings, check_all, load_store
 from .lag import LagProbe, sample, seconds_until_current
+from .proxy import BEHIND_ONE_PROXY, nginx_in_front
 from .server import (
     Server,
     add_server_arguments,
@@ -49,6 +50,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="async: a read database of its own, Celery worker and beat; Celery pool "
         "processes are SIGKILLed too, and lag is sampled.",
     )
+    parser.add_argument(
+        "--proxy",
+        action="store_true",
+        help="Send the clients through nginx with deploy/nginx/proxy.conf, as in production.",
+    )
     add_server_arguments(parser, workers=4)
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.clients < 1 or args.workers < 2:
@@ -75,7 +81,7 @@ def kill_workers(server: Server, args: argparse.Namespace, stop: threading.Event
 def run(server: Server, args: argparse.Namespace, log: list[Outcome]) -> float:
     """Seed the data, then run the clients and the killer for the duration; return its length."""
     rng = random.Random(args.seed)
-    world = seed_world(Client(server.port, server.token, log), rng, 12, 10, args.hot_orders)
+    world = seed_world(Client(server.entry_port, server.token, log), rng, 12, 10, args.hot_orders)
     deadline = time.monotonic() + args.duration
     stop = threading.Event()
     threads = [threading.Thread(target=kill_workers, args=(server, args, stop), daemon=True)]
@@ -96,7 +102,7 @@ def run(server: Server, args: argparse.Namespace, log: list[Outcome]) -> float:
 
 
 def _client(server: Server, world: World, seed: int, deadline: float, log: list) -> None:
-    drive(Client(server.port, server.token, log), world, random.Random(seed), deadline)
+    drive(Client(server.entry_port, server.token, log), world, random.Random(seed), deadline)
 
 
 def check_server_survived(server: Server, args: argparse.Namespace, findings: Findings) -> None:
@@ -188,8 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         async_projections(args.database_url, "orders_load")
         if args.mode == "async"
         else contextlib.nullcontext(),
-        live_server(admin_url=args.database_url, workers=args.workers, port=args.port) as server,
+        live_server(
+            admin_url=args.database_url,
+            workers=args.workers,
+            port=args.port,
+            settings=BEHIND_ONE_PROXY if args.proxy else None,
+        ) as server,
+        nginx_in_front(server.port) if args.proxy else contextlib.nullcontext(server.port) as entry,
     ):
+        server.entry_port = entry
         if args.mode == "async":
             seconds = watch_lag(server, args, log, findings)
         else:

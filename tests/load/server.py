@@ -30,6 +30,8 @@ HOST = "127.0.0.1"
 ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 USERNAME = "load-admin"
 READY_TIMEOUT_SECONDS = 30
+# The one gunicorn configuration; options after it (workers, bind) win over its own.
+GUNICORN = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py"]
 STOP_TIMEOUT_SECONDS = 15
 
 
@@ -50,6 +52,7 @@ class Server:
     celery_kills: list[int] = field(default_factory=list)
     app_role: str = ""
     password: str = ""  # the superuser's, for an admin session
+    entry_port: int = 0  # where clients connect: a proxy in front, or gunicorn itself
 
     def celery_children(self) -> list[int]:
         """Return the pids of the Celery worker's pool processes (they run the tasks)."""
@@ -244,18 +247,9 @@ def app_role(database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
 def start_gunicorn(
     database_url: str, *, port: int, workers: int, log_path: Path, **environment: str
 ) -> subprocess.Popen:
-    """Start gunicorn's master on the loopback interface."""
-    command = [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "config.wsgi",
-        f"--workers={workers}",
-        f"--bind={HOST}:{port}",
-        "--timeout=30",
-        "--graceful-timeout=5",
-        "--log-level=warning",
-    ]
+    """Start gunicorn's master on the loopback interface, as the README does
+    (`gunicorn -c config/gunicorn.py`)."""
+    command = [*GUNICORN, f"--workers={workers}", f"--bind={HOST}:{port}", "--log-level=warning"]
     with log_path.open("wb") as log:
         return subprocess.Popen(  # noqa: S603 (fixed argument list)
             command,
@@ -306,7 +300,7 @@ def start_celery(database_url: str, logs: Path, **environment: str) -> list[subp
     celery = [PYTHON, "-m", "celery", "-A", "config"]
     commands = {
         "worker": [*celery, "worker", "--concurrency=2", "--loglevel=WARNING"],
-        "beat": [*celery, "beat", f"--schedule={logs / 'beat-schedule'}", "--loglevel=WARNING"],
+        "beat": [*celery, "beat", "--loglevel=WARNING"],
     }
     processes = []
     for name, command in commands.items():
@@ -352,9 +346,11 @@ def live_server(
     workers: int = 4,
     port: int = 0,
     prefix: str = "orders_load",
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Yield a running server on a scratch database of `admin_url`'s server; clean up after.
 
+    `settings`: environment variables of the server's own, over `server_environment`'s.
     With READ_DATABASE_URL set (see `async_projections`), Celery worker and beat run too."""
     with (
         scratch_database(admin_url, prefix) as url,
@@ -366,10 +362,16 @@ def live_server(
             port = port or free_port()
             log_path = Path(logs) / "gunicorn.log"
             process = start_gunicorn(
-                url, port=port, workers=workers, log_path=log_path, **environment
+                url,
+                port=port,
+                workers=workers,
+                log_path=log_path,
+                **environment,
+                **(settings or {}),
             )
             server = Server(
                 port=port,
+                entry_port=port,
                 token=token,
                 database_url=url,
                 process=process,

@@ -66,6 +66,10 @@ class Client:
             response = connection.getresponse()
             raw = response.read()
             outcome = Outcome(kind, method, path, response.status, 0.0, body=_json(raw), sent=body)
+            if response.status == 502 and response.getheader("X-Correlation-ID") is None:
+                # The proxy's answer, not the application's (every one of its answers carries
+                # the header): the worker died mid-request, as a dropped connection says direct.
+                outcome = Outcome(kind, method, path, None, 0.0, error="ProxyBadGateway", sent=body)
         except (OSError, http.client.HTTPException) as error:
             outcome = Outcome(kind, method, path, None, 0.0, error=type(error).__name__, sent=body)
         finally:

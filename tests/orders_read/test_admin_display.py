@@ -4,6 +4,8 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from knox.models import AuthToken
 
 from orders_read.models import ProductSales
 from tests.conftest import make_customer, make_order, make_product, set_status
@@ -95,3 +97,26 @@ def test_analytics_show_units_by_category_as_text(admin_client, order):
     url = reverse("admin:orders_read_customeranalytics_change", args=[order.customer_id])
 
     assert "books: 1" in html(admin_client, url)
+
+
+def test_every_admin_page_names_the_site_in_its_tab_and_has_a_favicon(admin_client, order):
+    for url in (reverse("admin:index"), reverse("dashboard"), "/api/"):
+        page = admin_client.get(url, HTTP_ACCEPT="text/html").content.decode()
+        assert '<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,' in page
+    title = re.search(r"<title>(.*?)</title>", html(admin_client, reverse("admin:index")))
+    assert title.group(1) == "Site administration | Orders administration"
+
+
+def test_times_read_the_same_on_every_admin_page(admin_client, admin_user):
+    token, _ = AuthToken.objects.create(user=admin_user)
+
+    page = html(admin_client, reverse("admin:knox_authtoken_change", args=[token.pk]))
+
+    assert f"{timezone.localtime(token.created):%Y-%m-%d %H:%M}" in page
+    assert not re.search(r"(a|p)\.m\.", page)
+
+
+def test_order_items_are_named_by_their_product(admin_client, order):
+    page = html(admin_client, reverse("admin:orders_write_order_change", args=[order.id]))
+
+    assert "1 x Grand Piano" in page

@@ -173,6 +173,16 @@ def test_projection_status_api_needs_a_logged_in_user(client):
     assert client.get("/api/projections/").status_code in (401, 403)
 
 
+def test_staff_without_the_projection_permission_cannot_open_the_status_page(client):
+    client.force_login(User.objects.create_user("clerk", password="clerk-pass-123", is_staff=True))
+
+    response = client.get(STATUS_PAGE)
+    index = client.get(reverse("admin:index")).content.decode()
+
+    assert response.status_code == 403
+    assert f'href="{STATUS_PAGE}"' not in index
+
+
 def test_non_staff_user_cannot_open_the_projection_status_page(client):
     client.force_login(User.objects.create_user("reader", password="reader-pass-123"))
 

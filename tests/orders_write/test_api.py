@@ -7,6 +7,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from orders_write.models import Customer, Event, Order
+from orders_write.services import ORDER_ID_UNAVAILABLE
 from tests.conftest import (
     ADDRESS,
     error_fields,
@@ -242,6 +243,40 @@ def test_resending_an_order_id_with_a_different_body_is_a_409(admin_api, custome
     assert row_counts() == counts
 
 
+def test_another_user_resending_an_order_id_gets_a_409_that_reveals_nothing(
+    admin_api, clerk_api, customer, product
+):
+    body = order_body(customer, (product, 2), order_id=str(uuid4()))
+    admin_api.post(ORDERS, body, format="json")
+    counts = row_counts()
+
+    same_body = clerk_api.post(ORDERS, body, format="json")
+    other_body = clerk_api.post(ORDERS, {**body, "payment_method": "paypal"}, format="json")
+
+    assert same_body.status_code == other_body.status_code == 409
+    assert (
+        same_body.json()
+        == other_body.json()
+        == {
+            "code": "idempotency_conflict",
+            "message": ORDER_ID_UNAVAILABLE,
+            "errors": [],
+        }
+    )
+    assert row_counts() == counts
+
+
+def test_an_order_id_naming_another_stream_is_refused_as_any_unavailable_id(
+    admin_api, customer, product
+):
+    body = order_body(customer, (product, 2), order_id=str(customer.id))
+
+    response = admin_api.post(ORDERS, body, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["message"] == ORDER_ID_UNAVAILABLE
+
+
 # --- bad input: 400 with field messages, nothing written ---
 
 
@@ -326,6 +361,7 @@ def test_a_bad_order_is_a_400_with_field_messages_and_writes_nothing(
     assert row_counts() == counts
 
 
+GROWING_EMAIL = "a@" + ".".join(["\u0130" * 31] * 4) + ".com"
 BAD_CUSTOMERS = {
     "missing name": ({"email": "x@example.com"}, "name"),
     "missing email": ({"name": "X"}, "email"),
@@ -335,6 +371,8 @@ BAD_CUSTOMERS = {
     "name too long": ({"name": "X" * 201, "email": "x@example.com"}, "name"),
     "unknown field": ({"name": "X", "email": "x@example.com", "phone": "1"}, "phone"),
     "email taken": ({"name": "X", "email": "TAKEN@example.com"}, "email"),
+    # 133 characters that lower-case to 257: U+0130 becomes "i" and a combining dot.
+    "email too long once lower-cased": ({"name": "X", "email": GROWING_EMAIL}, "email"),
 }
 
 

@@ -284,6 +284,41 @@ def test_create_order_saves_a_pending_order_with_its_captured_lines(customer, co
     ]
 
 
+def test_create_order_takes_the_tutorials_text_ids_as_the_uuids_they_spell(customer):
+    pen = make_product(unit_price="2.50")
+
+    order = services.create_order(
+        CreateOrder(
+            customer_id=str(customer.id),
+            items=(OrderLine(product_id=str(pen.id), quantity=2),),
+            shipping_address=Address(**ADDRESS),
+            payment_method="card",
+            order_id=str(uuid4()),
+        )
+    )
+
+    row = Order.objects.get(pk=order.id)
+    assert (row.customer_id, row.total_amount) == (customer.id, Decimal("5.00"))
+    assert list(row.items.values_list("product_id", flat=True)) == [pen.id]
+
+
+def test_create_order_refuses_a_text_id_that_is_no_uuid(customer):
+    counts = row_counts()
+
+    with pytest.raises(InvalidCommand) as refused:
+        services.create_order(
+            CreateOrder(
+                customer_id=customer.id,
+                items=(OrderLine(product_id="pen-1", quantity=2),),
+                shipping_address=Address(**ADDRESS),
+                payment_method="card",
+            )
+        )
+
+    assert refused.value.field == "items"
+    assert row_counts() == counts
+
+
 def test_update_order_status_records_old_and_new_status_with_who_and_why(order, context):
     before = last_position()
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from orders_read.cache import GENERATION_KEY
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateOrderStatus, UpdateProduct
+from orders_write.models import Event
 from tests.conftest import (
     error_fields,
     make_customer,
@@ -793,6 +794,26 @@ def test_popular_products_show_a_new_order_on_the_next_call(reader_api, customer
     assert [
         (row["product_name"], row["total_quantity"]) for row in popular(reader_api, days=30)
     ] == [("Cheap", 4)]
+
+
+def test_a_sale_another_process_recorded_is_in_popular_products_at_its_position(
+    reader_api, customer, cheap
+):
+    # given: this process has the answer cached
+    assert popular(reader_api, days=30) == []
+    generation = cache.get(GENERATION_KEY)
+
+    # when: another server process records a sale (its cache is its own: ours is not told)
+    sale = make_order(customer, [(cheap, 4)])
+    cache.set(GENERATION_KEY, generation, timeout=None)
+    position = Event.objects.filter(stream_id=sale.id).latest("position").position
+    response = reader_api.get(POPULAR, {"days": 30, "min_position": position})
+
+    # then
+    assert int(response["X-Projection-Position"]) >= position
+    assert [(row["product_name"], row["total_quantity"]) for row in response.json()] == [
+        ("Cheap", 4)
+    ]
 
 
 def test_popular_products_stay_fresh_once_the_command_commits(

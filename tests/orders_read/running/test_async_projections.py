@@ -24,7 +24,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from config.celery import app
-from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailure
+from orders_read.api.freshness import BUSY_MESSAGE
+from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailure, ProjectionState
 from orders_read.projections import NAMES
 from orders_read.rebuild.replay import verify
 from orders_read.running.catch_up import advancing
@@ -175,6 +176,51 @@ def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, p
     assert read.status_code == 503
     assert read.json()["code"] == "projection_behind"
     assert read["Retry-After"] == "1"
+
+
+def test_a_waiting_read_polls_less_and_less_often(admin_api, customer, product):
+    settings.READ_WAIT_SECONDS = 1
+    settle()
+    quiet()
+    try:
+        with advancing("order_details") as held, CaptureQueriesContext(connections["read"]) as sql:
+            assert held
+            body = order_body(customer, (product, 1))
+            placed = admin_api.post("/api/orders/", body, format="json")
+            url = f"/api/orders/{placed.json()['order_id']}/"
+            read = admin_api.get(url, {"min_position": placed.json()["position"]})
+    finally:
+        settings.READ_WAIT_SECONDS = 2
+    sweep.delay()
+
+    polls = [q for q in sql.captured_queries if ProjectionState._meta.db_table in q["sql"]]
+    assert read.status_code == 503
+    assert len(polls) <= 12  # a 20 ms loop made 50 in that second
+
+
+def test_past_its_bound_of_waiting_reads_a_process_answers_503_at_once(
+    admin_api, customer, product
+):
+    settings.READ_WAITERS_PER_PROCESS = 0
+    settle()
+    quiet()
+    try:
+        with advancing("order_details") as held:
+            assert held
+            body = order_body(customer, (product, 1))
+            placed = admin_api.post("/api/orders/", body, format="json")
+            url = f"/api/orders/{placed.json()['order_id']}/"
+            started = time.monotonic()
+            read = admin_api.get(url, {"min_position": placed.json()["position"]})
+            waited = time.monotonic() - started
+    finally:
+        settings.READ_WAITERS_PER_PROCESS = 4
+    sweep.delay()
+
+    assert read.status_code == 503
+    assert read.json()["message"] == BUSY_MESSAGE
+    assert read["Retry-After"] == "1"
+    assert waited < 0.5
 
 
 def test_each_projection_is_advanced_by_one_worker_at_a_time(customer, product):

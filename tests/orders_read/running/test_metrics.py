@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from prometheus_client import REGISTRY
 
+from orders_read.running.catch_up import catch_up
 from orders_write import services
 from orders_write.commands import UpdateOrderStatus
 from orders_write.exceptions import InvalidTransition
@@ -64,6 +66,7 @@ def test_metrics_show_positions_lag_and_events_applied_of_current_projections(
     assert scraped(text, "orders_projection_position", "order_summary") == head > 0
     assert scraped(text, "orders_projection_lag_events", "order_summary") == 0
     assert scraped(text, "orders_projection_stalled", "order_summary") == 0
+    assert scraped(text, "orders_projection_behind", "order_summary") == 0
     assert (
         sample("orders_projection_events_applied_total", projection="order_summary", by="command")
         == applied + 1
@@ -87,6 +90,30 @@ def test_metrics_show_a_stalled_projection_its_lag_and_its_failure(settings, ana
     assert sample("orders_projection_failures_total", projection="customer_analytics") == (
         failures + 1
     )
+
+
+def test_events_applied_count_only_once_their_batch_commits(
+    analytics_schema, django_capture_on_commit_callbacks
+):
+    analytics_schema.break_column("total_orders")
+    make_order(make_customer(), [(make_product(), 1)])
+    analytics_schema.repair()
+    labels = {"projection": "customer_analytics", "by": "catch_up"}
+    before = sample("orders_projection_events_applied_total", **labels)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        catch_up("customer_analytics")
+        raise RuntimeError("the worker is killed before the batch commits")
+    rolled_back = sample("orders_projection_events_applied_total", **labels)
+    with django_capture_on_commit_callbacks(execute=True):
+        applied = catch_up("customer_analytics").applied
+
+    assert rolled_back == before
+    assert sample("orders_projection_events_applied_total", **labels) == before + applied > before
 
 
 def test_metrics_need_the_bearer_token_when_one_is_set(settings):
