@@ -3,7 +3,7 @@
 While no worker consumes, beat would otherwise queue a sweep every `PROJECTION_SWEEP_SECONDS`
 without bound, and a worker coming back would first work through all of them. The sweep
 clears the mark when a worker runs it; a mark whose sweep was lost expires after
-`PENDING_SECONDS`.
+`PENDING_SECONDS` (`RETRY_AFTER_FAILURE_SECONDS` when sending it failed).
 """
 
 import logging
@@ -16,6 +16,7 @@ from .sweeping import PENDING_SECONDS, SWEEP_PENDING_KEY, SWEEP_TASK
 from .worker import RECONNECT_SECONDS
 
 logger = logging.getLogger(__name__)
+RETRY_AFTER_FAILURE_SECONDS = 10
 
 
 class OneSweepPendingScheduler(Scheduler):
@@ -41,5 +42,7 @@ class OneSweepPendingScheduler(Scheduler):
         try:
             return super().apply_async(entry, producer, advance, **kwargs)
         except Exception:
-            cache.delete(SWEEP_PENDING_KEY)
+            # A broker that timed out may still deliver the sweep: try again a little later,
+            # not at every period.
+            cache.set(SWEEP_PENDING_KEY, 1, timeout=RETRY_AFTER_FAILURE_SECONDS)
             raise
