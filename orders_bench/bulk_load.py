@@ -4,7 +4,7 @@ side must then be rebuilt from the events.
 """
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,15 +15,16 @@ from django.db import connection, models
 from django.utils import timezone
 
 from orders_bench.demo import status_path
+from orders_read.progress import Progress
 from orders_read.projections.bulk_copy import copy_rows
 from orders_write import domain
+from orders_write.event_store import event_row
 from orders_write.events import CustomerRegistered, DomainEvent, ProductAdded
 from orders_write.models import Customer, Event, Order, OrderItem, Product
 from orders_write.write_guard import writes_outside_services
 
 CATEGORIES = ("books", "electronics", "garden", "kitchen", "office", "toys", "sports", "beauty")
 ADDRESS = {"line1": "1 High Street", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -36,24 +37,13 @@ class _Rows:
         self.by_model.setdefault(model, []).append(row)
 
     def event(self, event: DomainEvent, version: int, command: str, at: datetime) -> None:
-        self.add(
-            Event,
-            {
-                "stream_type": event.stream_type,
-                "stream_id": event.stream_id,
-                "version": version,
-                "event_type": event.event_type,
-                "schema_version": event.schema_version,
-                "data": event.data(),
-                "metadata": {
-                    "actor": "bulk_load",
-                    "command": command,
-                    "correlation_id": str(uuid4()),
-                    "causation_id": str(uuid4()),
-                },
-                "recorded_at": at,
-            },
-        )
+        metadata = {
+            "actor": "bulk_load",
+            "command": command,
+            "correlation_id": str(uuid4()),
+            "causation_id": str(uuid4()),
+        }
+        self.add(Event, event_row(event, version=version, metadata=metadata, recorded_at=at))
 
 
 def _write_batch(rows: _Rows) -> None:

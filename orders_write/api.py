@@ -12,7 +12,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.schema import ApiSchema
+from config.api.schema import ApiSchema, add_position_header, operations_of
 from config.correlation import request_correlation_id
 
 from . import services
@@ -248,3 +248,10 @@ class OrderCommandViewSet(CommandViewSet):
             UpdateOrderStatus(order_id=order_id, **data), context=command_context(request)
         )
         return self.committed(OrderStatusOutput, order)
+
+
+def document_event_positions(result: dict, generator: Any, **kwargs: Any) -> dict:
+    """drf-spectacular hook: document `X-Event-Position` on every command."""
+    for operation in operations_of(result, generator, CommandViewSet):
+        add_position_header(operation, "X-Event-Position", "Position of the command's last event.")
+    return result

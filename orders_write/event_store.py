@@ -121,6 +121,23 @@ def last_appended_position() -> int | None:
     return _last_appended.get()
 
 
+def event_row(
+    event: DomainEvent, *, version: int, metadata: dict[str, Any], recorded_at: datetime
+) -> dict[str, Any]:
+    """Return the columns (by attribute name) of the row that stores `event` at `version`
+    of its stream; the database sets the position and the transaction id."""
+    return {
+        "stream_type": event.stream_type,
+        "stream_id": event.stream_id,
+        "version": version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "data": event.data(),
+        "metadata": metadata,
+        "recorded_at": recorded_at,
+    }
+
+
 def append(
     events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
@@ -128,17 +145,8 @@ def append(
     now = timezone.now()
     rows = Event.objects.bulk_create(
         [
-            Event(
-                stream_type=event.stream_type,
-                stream_id=event.stream_id,
-                version=after_version + offset,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                data=event.data(),
-                metadata=metadata,
-                recorded_at=now,
-            )
-            for offset, event in enumerate(events, start=1)
+            Event(**event_row(event, version=version, metadata=metadata, recorded_at=now))
+            for version, event in enumerate(events, start=after_version + 1)
         ]
     )
     recorded = [RecordedEvent.from_row(row) for row in rows]

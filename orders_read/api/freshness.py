@@ -11,9 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.errors import ProjectionBehind
+from config.api.schema import add_position_header, operations_of
 from orders_read.database import read_connection
 from orders_read.models import ProjectionState
-from orders_read.running.mode import projections_are_async
+from orders_read.projections.rows import Projection
+from orders_read.running.runner import active_runner
 from orders_write.event_reader import HEAD_SQL, Checkpoint, checkpoint_at, head, position_of
 
 POLL_SECONDS = 0.02
@@ -36,10 +38,9 @@ def _standing(names: tuple[str, ...]) -> tuple[Checkpoint | None, int | None]:
         rows = cursor.fetchall()
     states = {name: (bool(stalled), Checkpoint(tx, pos)) for name, stalled, tx, pos, *_ in rows}
     latest = (rows[0][4] or 0) if same_database and rows else None
-    if projections_are_async():
-        start = (False, Checkpoint.START)
-        return min(states.get(n, start)[1] for n in names), None
-    behind = [states[n][1] for n in names if n in states and states[n][0]]
+    runner, start = active_runner(), (False, Checkpoint.START)
+    reflected = [runner.reflected(*states.get(name, start)) for name in names]
+    behind = [checkpoint for checkpoint in reflected if checkpoint is not None]
     return (min(behind) if behind else None), latest
 
 
@@ -98,17 +99,18 @@ def _position(name: str, value: str) -> int:
 
 
 class ReflectsProjections:
-    """A read view over the read tables of `projections`: it honours `min_position` and
-    answers with `X-Projection-Position`."""
+    """A read view over the read tables of the projection it declares: it honours
+    `min_position` and answers with `X-Projection-Position`."""
 
-    projections: tuple[str, ...] = ()
+    projection: Projection
 
-    def projections_read(self) -> tuple[str, ...]:
-        return self.projections
+    def projection_read(self) -> Projection:
+        return self.projection
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.reflected_position = wait_for(self.projections_read(), min_position(request))
+        names = (self.projection_read().name,)
+        self.reflected_position = wait_for(names, min_position(request))
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -138,38 +140,21 @@ MIN_POSITION_PARAMETERS = [
     }
     for location, name in (("query", "min_position"), ("header", "X-Min-Position"))
 ]
-POSITION_HEADER = {"schema": {"type": "integer"}}
 
 
 def document_positions(result: dict, generator: Any, **kwargs: Any) -> dict:
-    """drf-spectacular hook: document `min_position`, the 503 and the position headers on
-    every read view, and `X-Event-Position` on every command."""
-    from orders_write.api import CommandViewSet
-
-    for path, _, method, view in generator._get_paths_and_endpoints():
-        operation = result["paths"].get(path, {}).get(method.lower())
-        if operation is None:
-            continue
-        if isinstance(view, ReflectsProjections):
-            _document_read(operation)
-        elif isinstance(view, CommandViewSet):
-            for code, response in operation["responses"].items():
-                if code.startswith("2"):
-                    response.setdefault("headers", {})["X-Event-Position"] = {
-                        **POSITION_HEADER,
-                        "description": "Position of the command's last event.",
-                    }
+    """drf-spectacular hook: document `min_position`, the 503 and `X-Projection-Position` on
+    every read view."""
+    for operation in operations_of(result, generator, ReflectsProjections):
+        _document_read(operation)
     return result
 
 
 def _document_read(operation: dict) -> None:
     operation.setdefault("parameters", []).extend(MIN_POSITION_PARAMETERS)
-    for code, response in operation["responses"].items():
-        if code.startswith("2"):
-            response.setdefault("headers", {})["X-Projection-Position"] = {
-                **POSITION_HEADER,
-                "description": "Position of the last event this answer reflects.",
-            }
+    add_position_header(
+        operation, "X-Projection-Position", "Position of the last event this answer reflects."
+    )
     operation["responses"]["503"] = {
         "description": "code `projection_behind`: the read model has not reached "
         "min_position within the wait; retry after Retry-After seconds.",

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
+from orders_write.events import CustomerUpdated, OrderCreated, OrderStatusUpdated
 
 from ..models import OrderDetails
 from .rows import Projection, RowStore, Table, stream_row
@@ -39,13 +40,13 @@ def add_order_to_details(event: RecordedEvent, rows: RowStore) -> None:
 
 def add_status_change_to_details(event: RecordedEvent, rows: RowStore) -> None:
     details = rows.get(DETAILS, event.stream_id)
-    if details is not None and details["version"] < event.version:
-        rows.change(
+    if details is not None:
+        rows.change_if_newer(
             DETAILS,
             details,
+            event.version,
             status=event.data["new_status"],
             status_history=[*details["status_history"], status_entry(event)],
-            version=event.version,
         )
 
 
@@ -63,11 +64,11 @@ PROJECTION = Projection(
     name="order_details",
     tables=(DETAILS,),
     rules={
-        "OrderCreated": add_order_to_details,
-        "OrderStatusUpdated": add_status_change_to_details,
-        "CustomerUpdated": rename_customer_in_details,
+        OrderCreated: add_order_to_details,
+        OrderStatusUpdated: add_status_change_to_details,
+        CustomerUpdated: rename_customer_in_details,
     },
-    reads={"OrderStatusUpdated": stream_row(DETAILS)},
-    adds={"OrderCreated": stream_row(DETAILS)},
+    reads={OrderStatusUpdated: stream_row(DETAILS)},
+    adds={OrderCreated: stream_row(DETAILS)},
     replay_cost=2,
 )

@@ -12,16 +12,17 @@ from django.core.cache import cache
 
 from orders_read.projections import NAMES
 
-from .catch_up import advance, advancing, catch_up
-from .nudges import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .catch_up import advance, catch_up
+from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
 from .retries import retries_due
+from .runner import active_runner
 
 # The tasks' names from before they moved here, so that queued tasks still find their worker.
 TASKS = "orders_read.tasks"
 
 
 @shared_task(name=f"{TASKS}.advance_all", ignore_result=True)
-def advance_all() -> None:
+def answer_nudge() -> None:
     """Answer a command's nudge: request every projection to advance."""
     cache.delete(NUDGE_KEY)
     for name in NAMES:
@@ -35,7 +36,7 @@ def advance_projection(name: str) -> int:
     return the events applied."""
     applied = 0
     while True:
-        with advancing(name) as held:
+        with active_runner().writing(name) as held:
             if not held:
                 return applied
             cache.delete(dirty_key(name))
@@ -48,7 +49,7 @@ def advance_projection(name: str) -> int:
 def retry_projection(name: str) -> int:
     """Retry a stalled projection from its failed event, unless another worker holds it;
     return the events applied (a success lets the workers go on from there)."""
-    with advancing(name) as held:
+    with active_runner().writing(name) as held:
         if not held:
             return 0
         return catch_up(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied

@@ -27,8 +27,7 @@ from config.celery import app
 from orders_read.models import CustomerAnalytics, OrderSummary, ProjectionFailure
 from orders_read.projections import NAMES
 from orders_read.rebuild.replay import verify
-from orders_read.running.catch_up import advancing
-from orders_read.running.nudges import NUDGE_KEY, dirty_key
+from orders_read.running.coordination import NUDGE_KEY, dirty_key, worker_lock
 from orders_read.running.status import projection_statuses
 from orders_read.running.tasks import sweep
 from orders_write.event_reader import Checkpoint, checkpoint_at, head
@@ -161,7 +160,7 @@ def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, p
     settle()
     quiet()  # the worker has let go of every projection
     try:
-        with advancing("order_details") as held:  # no worker can advance it meanwhile
+        with worker_lock("order_details") as held:  # no worker can advance it meanwhile
             assert held
             body = order_body(customer, (product, 1))
             placed = admin_api.post("/api/orders/", body, format="json")
@@ -179,7 +178,7 @@ def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, p
 def test_each_projection_is_advanced_by_one_worker_at_a_time(customer, product):
     settle()
     quiet()  # the worker has let go of every projection
-    with advancing("order_summary") as held:
+    with worker_lock("order_summary") as held:
         assert held
         order = make_order(customer, [(product, 1)])
         time.sleep(1)  # long enough for the nudged worker to advance the others
