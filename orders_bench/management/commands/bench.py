@@ -168,9 +168,9 @@ class Command(BaseCommand):
 
 def _row(label: str, *columns: object) -> str:
     wide, narrow = columns[:3], columns[3:]
-    return (
-        f"{label:<38}" + "".join(f"{c!s:>22}" for c in wide) + "".join(f"{c!s:>8}" for c in narrow)
-    )
+    # A space before each column, however wide its figures.
+    figures = [f" {c!s:>21}" for c in wide] + [f" {c!s:>7}" for c in narrow]
+    return f"{label:<38}" + "".join(figures)
 
 
 def _writes(w: dict[str, Any], kind: str) -> tuple[object, ...]:
