@@ -15,10 +15,27 @@ admin.site.unregister(AuthToken)
 
 @admin.register(AuthToken)
 class TokenAdmin(AuthTokenAdmin):
-    list_display = ("user", "created", "expiry")
+    list_display = ("token", "user", "created", "expiry")
+    fields = ("token", "user", "created", "expiry")
+    readonly_fields = ("token", "created")
     list_filter = ("expiry",)
     search_fields = ("user__username",)
     ordering = ("-created",)
+
+    @admin.display(description="token")
+    def token(self, token: AuthToken) -> str:
+        """Name a token by the start of its digest: one-way, so it tells nothing of the secret
+        (not even its own first characters), and short enough to fit the page."""
+        return f"{token.digest[:8]}\u2026" if token.digest else "-"
+
+    def get_fields(self, request: HttpRequest, obj: AuthToken | None = None) -> tuple:
+        return ("user", "expiry") if obj is None else self.fields
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any):
+        original = context.get("original")
+        if original is not None:
+            context["subtitle"] = f"{self.token(original)} ({original.user})"
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: AuthToken, form: Any, change: bool) -> None:
         """Make the token as `drf_create_token` does (random, stored as its digest)."""

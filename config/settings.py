@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "config.correlation.CorrelationIdMiddleware",
     # A NUL character in a path, query string or form body is a 400 before any view runs.
     "config.nul_bytes.RejectNulMiddleware",
+    # A database that cannot be reached is a 503 saying what is down, not a 500.
+    "config.dependencies.UnavailableMiddleware",
     # In production, serves collectstatic's compressed, hashed files (admin, browsable API,
     # Swagger UI); with DEBUG on, runserver serves them from the apps.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
@@ -88,12 +90,18 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
+# How long opening a database connection may take before the request is refused with a 503
+# (libpq counts whole seconds, at least 2): a database that hangs must not hold a worker.
+DATABASE_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"))
+
+
 def _database(url: str) -> dict:
     database = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
     options = database.setdefault("OPTIONS", {})
     if database["ENGINE"] == "django.db.backends.postgresql":
         # Short OLTP queries: JIT compilation costs more than it saves.
         options.setdefault("options", "-c jit=off")
+        options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # Wait for the write lock instead of failing at once when writers overlap.
         options.update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -133,11 +141,25 @@ PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A command that would answer later than this after its request arrived is rolled back and
+# refused (503 `command_timed_out`): a client that gave up never finds it committed later.
+COMMAND_BUDGET_SECONDS = float(os.environ.get("COMMAND_BUDGET_SECONDS", "4"))
+
 # Several server processes need a shared cache (REDIS_URL) so invalidation reaches them all.
+# Every Redis call (cache and broker) gives up after REDIS_TIMEOUT_SECONDS; while Redis is
+# unreachable the cache counts in each process's memory (config.fallback_cache).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "config.fallback_cache.FallbackRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orders"}
     )
@@ -149,6 +171,19 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that sends a task waits at most REDIS_TIMEOUT_SECONDS, once: nudges are
+# skipped while the broker is away (the sweep catches up).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": max(REDIS_TIMEOUT_SECONDS, 2.0),
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "max_retries": 0,
+}
+CELERY_TASK_PUBLISH_RETRY = False
+# Workers try the broker again every second while it is away, instead of backing off.
+CELERY_WORKER_CONSUMER = "orders_read.running.worker:QuickReconnectConsumer"
+# At most one sweep waits for a worker at a time (orders_read.running.beat).
+CELERY_BEAT_SCHEDULER = "orders_read.running.beat:OneSweepPendingScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-projections": {
         "task": "orders_read.tasks.sweep",
@@ -196,6 +231,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -239,6 +275,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("THROTTLE_USER", "100000/hour"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
+    "VIEW_DESCRIPTION_FUNCTION": "config.browsable_api.describe_view",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "config.browsable_api.CommandFormsRenderer",

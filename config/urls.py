@@ -22,12 +22,9 @@ from rest_framework.views import APIView
 
 from config.api.errors import ErrorCode, error_body
 from config.browsable_api import commands_of, offer_commands
-from orders_read.admin_pages.views import (
-    dashboard_page,
-    order_story_page,
-    projection_status_page,
-    trace_page,
-)
+from config.dependencies import dependencies_page
+from orders_read.admin_pages.dashboard_page import dashboard_page
+from orders_read.admin_pages.views import order_story_page, projection_status_page, trace_page
 from orders_read.api.views import (
     CustomerAnalyticsView,
     CustomerOrdersView,
@@ -38,7 +35,12 @@ from orders_read.api.views import (
     ProjectionStatusView,
 )
 from orders_read.running.metrics import metrics_page
-from orders_write.api import CustomerCommandViewSet, OrderCommandViewSet, ProductCommandViewSet
+from orders_write.api import (
+    CustomerCommandViewSet,
+    CustomerExportView,
+    OrderCommandViewSet,
+    ProductCommandViewSet,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -128,11 +130,25 @@ customers, products, orders = CustomerCommandViewSet, ProductCommandViewSet, Ord
 # Each API path with its view per HTTP method: reads go to orders_read, commands to orders_write.
 API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     ("api/projections/", "projection-status", {"get": ProjectionStatusView.as_view()}),
-    ("api/customers/", "customers", {"post": customers.as_view({"post": "create"})}),
+    (
+        "api/customers/",
+        "customers",
+        {"post": customers.as_view({"post": "create"}, name="Customers")},
+    ),
     (
         "api/customers/<uuid:customer_id>/",
         "customer",
-        {"patch": customers.as_view({"patch": "partial_update"})},
+        {"patch": customers.as_view({"patch": "partial_update"}, name="Customer")},
+    ),
+    (
+        "api/customers/<uuid:customer_id>/forget/",
+        "customer-forget",
+        {"post": customers.as_view({"post": "forget"})},
+    ),
+    (
+        "api/customers/<uuid:customer_id>/export/",
+        "customer-export",
+        {"get": CustomerExportView.as_view()},
     ),
     (
         "api/customers/<uuid:customer_id>/orders/",
@@ -144,12 +160,12 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "customer-analytics",
         {"get": CustomerAnalyticsView.as_view()},
     ),
-    ("api/products/", "products", {"post": products.as_view({"post": "create"})}),
+    ("api/products/", "products", {"post": products.as_view({"post": "create"}, name="Products")}),
     ("api/products/popular/", "popular-products", {"get": PopularProductsView.as_view()}),
     (
         "api/products/<uuid:product_id>/",
         "product",
-        {"patch": products.as_view({"patch": "partial_update"})},
+        {"patch": products.as_view({"patch": "partial_update"}, name="Product")},
     ),
     (
         "api/products/<uuid:product_id>/sales/",
@@ -161,7 +177,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
         "orders",
         {
             "get": OrderViewSet.as_view({"get": "list"}, name="Orders"),
-            "post": orders.as_view({"post": "create"}),
+            "post": orders.as_view({"post": "create"}, name="Orders"),
         },
     ),
     (
@@ -172,7 +188,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
     (
         "api/orders/<uuid:order_id>/status/",
         "order-status",
-        {"post": orders.as_view({"post": "status"})},
+        {"post": orders.as_view({"post": "status"}, name="Order status")},
     ),
     (
         "api/orders/<uuid:order_id>/history/",
@@ -184,7 +200,7 @@ API_ROUTES: list[tuple[str, str, dict[str, View]]] = [
 # The OpenAPI generator needs each view on its own, so it gets the routes unmerged.
 schema_patterns = [path(route, view) for route, _, views in API_ROUTES for view in views.values()]
 
-admin.site.site_header = "Orders administration"
+admin.site.site_header = admin.site.site_title = "Orders administration"
 admin.site.site_url = "/api/"
 
 urlpatterns = [
@@ -201,6 +217,7 @@ urlpatterns = [
         name="order-story",
     ),
     path("admin/trace/", admin.site.admin_view(trace_page), name="event-trace"),
+    path("admin/dependencies/", admin.site.admin_view(dependencies_page), name="dependencies"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_page, name="metrics"),
     path("api/", api_root, name="api-root"),

@@ -18,9 +18,10 @@ from orders_bench.demo import status_path
 from orders_read.progress import Progress
 from orders_read.projections.bulk_copy import copy_rows
 from orders_write import domain
-from orders_write.event_store import event_row
+from orders_write.event_store import event_row, seal_rows
 from orders_write.events import CustomerRegistered, DomainEvent, ProductAdded
-from orders_write.models import Customer, Event, Order, OrderItem, Product
+from orders_write.models import Customer, CustomerKey, Event, Order, OrderItem, Product
+from orders_write.personal_data import new_key
 from orders_write.write_guard import writes_outside_services
 
 CATEGORIES = ("books", "electronics", "garden", "kitchen", "office", "toys", "sports", "beauty")
@@ -49,8 +50,9 @@ class _Rows:
 def _write_batch(rows: _Rows) -> None:
     # Events last: on PostgreSQL COPY into the event table sets each row's transaction id.
     with writes_outside_services("bulk_load"):
-        for model in (Customer, Product, Order, OrderItem, Event):
+        for model in (CustomerKey, Customer, Product, Order, OrderItem):
             copy_rows(model, rows.by_model.get(model, []))
+        copy_rows(Event, seal_rows(rows.by_model.get(Event, [])))
 
 
 @dataclass
@@ -102,6 +104,7 @@ def _new_catalogue(rnd: random.Random, customers: int, products: int, now: datet
         customer_id = UUID(int=rnd.getrandbits(128), version=4)
         name, email = f"Customer {number}", f"customer{number}.{customer_id.hex[:8]}@example.com"
         rows.add(Customer, _versioned(id=customer_id, name=name, email=email, at=now))
+        rows.add(CustomerKey, {"customer_id": customer_id, "key": new_key()})
         rows.event(CustomerRegistered(customer_id, name, email), 1, "RegisterCustomer", now)
         people.append((customer_id, name, email, 1))
     lines = []

@@ -10,9 +10,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from config.admin_layout import WideChangeListAdmin
 from config.admin_lookups import SafeLookupsAdmin
+from config.admin_search import IdPrefixSearchAdmin
 from config.api import display
-from config.api.admin import ReadOnlyAdminMixin
+from config.api.admin import PersonalDataAdmin, ReadOnlyAdminMixin
+from config.csv_export import CsvExportAdmin
 
 from .models import (
     CustomerAnalytics,
@@ -28,10 +31,14 @@ from .running.runner import CatchUpResult
 BOOKKEEPING = ("Bookkeeping", {"fields": ("version", "projected_at"), "classes": ("collapse",)})
 
 
-class ReadModelAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
-    """Projections own these rows: nobody adds, changes or deletes them here."""
+class ReadModelAdmin(
+    ReadOnlyAdminMixin, CsvExportAdmin, WideChangeListAdmin, IdPrefixSearchAdmin, SafeLookupsAdmin
+):
+    """Projections own these rows: nobody adds, changes or deletes them here; they can be
+    searched by the start of their id and exported as CSV."""
 
     show_full_result_count = False
+    change_form_template = "admin/read_only_change_form.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if not self.fieldsets:
@@ -47,7 +54,11 @@ class OrderDisplay:
 
     @admin.display(description="order", ordering="order_id")
     def order(self, row: Any) -> str:
-        return display.short_id(row.order_id, reverse("order-story", args=[row.order_id]))
+        return display.short_id(row.order_id)
+
+    @admin.display(description="story")
+    def story(self, row: Any) -> str:
+        return display.link(reverse("order-story", args=[row.order_id]), "story")
 
     @admin.display(description="customer", ordering="customer_name")
     def customer(self, row: Any) -> str:
@@ -66,7 +77,7 @@ class OrderDisplay:
     def placed(self, row: Any) -> str:
         return display.when(row.order_date)
 
-    @admin.display(description="related")
+    @admin.display(description="see also")
     def related(self, row: Any) -> str:
         links = [
             ("story", reverse("order-story", args=[row.order_id])),
@@ -79,12 +90,27 @@ class OrderDisplay:
         return format_html_join(" \u00b7 ", '<a href="{1}">{0}</a>', links)
 
 
+class PaymentMethodFilter(admin.SimpleListFilter):
+    """Filter by payment method, named as people say it."""
+
+    title = "payment method"
+    parameter_name = "payment_method"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(display.PAYMENT_METHODS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(payment_method=self.value()) if self.value() else queryset
+
+
 @admin.register(OrderSummary)
 class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
-    list_display = ("order", "customer", "status_badge", "total", "item_count", "placed")
+    list_display = ("order", "customer", "status_badge", "total", "item_count", "placed", "story")
     list_filter = ("status", "order_date")
-    search_fields = ("=order_id", "=customer_id", "customer_name")
+    search_fields = ("=customer_id", "customer_name")
+    id_search_field = "order_id"
     date_hierarchy = "order_date"
+    ordering = ("-order_date",)
     fieldsets = [
         (None, {"fields": ("order", "customer", "status_badge", "total", "item_count", "placed")}),
         ("Related", {"fields": ("related",)}),
@@ -93,19 +119,28 @@ class OrderSummaryAdmin(OrderDisplay, ReadModelAdmin):
 
 
 @admin.register(OrderDetails)
-class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
+class OrderDetailsAdmin(PersonalDataAdmin, OrderDisplay, ReadModelAdmin):
     list_display = (
         "order",
         "customer",
         "customer_email",
         "status_badge",
         "total",
-        "payment_method",
+        "payment",
         "placed",
+        "story",
     )
-    list_filter = ("status", "payment_method", "order_date")
-    search_fields = ("=order_id", "customer_name", "customer_email")
+    list_filter = ("status", PaymentMethodFilter, "order_date")
+    search_fields = ("customer_name", "customer_email")
+    id_search_field = "order_id"
+    masked_instead = {
+        "customer_email": "masked_customer_email",
+        "shipping": "masked_shipping",
+        "billing": "masked_billing",
+    }
+    personal_search_fields = ("customer_email",)
     date_hierarchy = "order_date"
+    ordering = ("-order_date",)
     fieldsets = [
         (
             None,
@@ -113,7 +148,7 @@ class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
                 "fields": (
                     "order",
                     ("customer", "customer_email"),
-                    ("status_badge", "total", "payment_method"),
+                    ("status_badge", "total", "payment"),
                     "placed",
                 )
             },
@@ -123,6 +158,10 @@ class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
         ("Related", {"fields": ("related",)}),
         BOOKKEEPING,
     ]
+
+    @admin.display(description="payment", ordering="payment_method")
+    def payment(self, details: OrderDetails) -> str:
+        return display.payment_method(details.payment_method)
 
     @admin.display(description="items")
     def item_table(self, details: OrderDetails) -> str:
@@ -180,10 +219,12 @@ class OrderDetailsAdmin(OrderDisplay, ReadModelAdmin):
 
 @admin.register(OrderStatusChange)
 class OrderStatusChangeAdmin(ReadModelAdmin):
-    list_display = ("order", "status_badge", "changed_by", "changed", "reason")
+    list_display = ("order", "status_badge", "changed_by", "changed", "reason", "story")
     list_filter = ("status", "changed_at")
-    search_fields = ("=order_id", "changed_by", "reason")
+    search_fields = ("changed_by", "reason")
+    id_search_field = "order_id"
     date_hierarchy = "changed_at"
+    ordering = ("-changed_at", "-id")
     fieldsets = [
         (None, {"fields": ("order", "status_badge", "changed_by", "changed", "reason")}),
         BOOKKEEPING,
@@ -191,7 +232,11 @@ class OrderStatusChangeAdmin(ReadModelAdmin):
 
     @admin.display(description="order", ordering="order_id")
     def order(self, row: OrderStatusChange) -> str:
-        return display.short_id(row.order_id, reverse("order-story", args=[row.order_id]))
+        return display.short_id(row.order_id)
+
+    @admin.display(description="story")
+    def story(self, row: OrderStatusChange) -> str:
+        return display.link(reverse("order-story", args=[row.order_id]), "story")
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, row: OrderStatusChange) -> str:
@@ -203,7 +248,7 @@ class OrderStatusChangeAdmin(ReadModelAdmin):
 
 
 @admin.register(CustomerAnalytics)
-class CustomerAnalyticsAdmin(ReadModelAdmin):
+class CustomerAnalyticsAdmin(PersonalDataAdmin, ReadModelAdmin):
     list_display = (
         "customer_name",
         "customer_email",
@@ -215,7 +260,10 @@ class CustomerAnalyticsAdmin(ReadModelAdmin):
         "last_order",
     )
     list_filter = ("customer_segment", "last_order_date", "favorite_category")
-    search_fields = ("customer_name", "customer_email", "=customer_id")
+    search_fields = ("customer_name", "customer_email")
+    id_search_field = "customer_id"
+    masked_instead = {"customer_email": "masked_customer_email"}
+    personal_search_fields = ("customer_email",)
     date_hierarchy = "last_order_date"
     fieldsets = [
         (None, {"fields": ("customer_name", "customer_email", "segment", "last_order")}),
@@ -256,7 +304,7 @@ class CustomerAnalyticsAdmin(ReadModelAdmin):
         units = sorted(row.category_units.items(), key=lambda item: (-item[1], item[0]))
         return ", ".join(f"{category}: {count}" for category, count in units) or "-"
 
-    @admin.display(description="related")
+    @admin.display(description="see also")
     def related(self, row: CustomerAnalytics) -> str:
         links = [
             ("orders", display.admin_url("orders_read.ordersummary", customer_id=row.customer_id)),
@@ -295,8 +343,10 @@ class ProductSalesAdmin(ReadModelAdmin):
         "note",
     )
     list_filter = (SoldFilter, "category", "sale_date")
-    search_fields = ("product_name", "category", "=product_id")
+    search_fields = ("product_name", "category")
+    id_search_field = "product_id"
     date_hierarchy = "sale_date"
+    ordering = ("-sale_date", "product_name")
     fieldsets = [
         (
             None,
@@ -335,24 +385,95 @@ class ProductSalesAdmin(ReadModelAdmin):
         return "every order of this day was cancelled" if row.total_orders == 0 else ""
 
 
+class FailureStateFilter(admin.SimpleListFilter):
+    """Show the open failures unless asked for the resolved ones (or all)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("open", "open"), ("resolved", "resolved"), ("all", "all")]
+
+    def choices(self, changelist: Any) -> Any:
+        for choice in super().choices(changelist):
+            if choice["display"] != "All":  # "all" is one of the lookups, open is the default
+                yield choice | {
+                    "selected": choice["selected"]
+                    or (self.value() is None and choice["display"] == "open")
+                }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "all":
+            return queryset
+        if self.value() == "resolved":
+            return queryset.exclude(resolution="")
+        return queryset.filter(resolution="")
+
+
 @admin.register(ProjectionFailure)
 class ProjectionFailureAdmin(ReadModelAdmin):
     """Events a projection failed to apply, with actions to retry them or skip them."""
 
     list_display = (
+        "failure",
         "projection",
-        "event_position",
+        "event",
         "event_type",
         "short_error",
-        "failed_at",
+        "failed",
         "attempts",
         "resolution",
         "resolved_by",
     )
-    list_filter = ("projection", "resolution", "event_type", "failed_at")
-    search_fields = ("=stream_id", "error")
-    readonly_fields = [f.name for f in ProjectionFailure._meta.fields]
-    actions = ["retry", "skip"]
+    list_filter = (FailureStateFilter, "projection", "event_type", "failed_at")
+    search_fields = ("error",)
+    id_search_field = "stream_id"
+    fieldsets = [
+        (None, {"fields": ("projection", "event", "event_type", "stream", "failed", "attempts")}),
+        ("Error", {"fields": ("error", "traceback_block")}),
+        ("Resolution", {"fields": ("resolution", "resolved", "resolved_by", "reason")}),
+    ]
+    actions = ["retry", "skip", "export_csv"]
+    change_form_template = "admin/orders_read/projectionfailure/change_form.html"
+
+    @admin.display(description="failure", ordering="pk")
+    def failure(self, failure: ProjectionFailure) -> str:
+        return f"#{failure.pk}"
+
+    @admin.display(description="event", ordering="event_position")
+    def event(self, failure: ProjectionFailure) -> str:
+        url = display.admin_url("orders_write.event", failure.event_position)
+        return display.link(url, f"#{failure.event_position}")
+
+    @admin.display(description="stream")
+    def stream(self, failure: ProjectionFailure) -> str:
+        url = display.admin_url("orders_write.event", stream_id=failure.stream_id)
+        return display.short_id(failure.stream_id, url)
+
+    @admin.display(description="failed", ordering="failed_at")
+    def failed(self, failure: ProjectionFailure) -> str:
+        return display.when(failure.failed_at)
+
+    @admin.display(description="resolved", ordering="resolved_at")
+    def resolved(self, failure: ProjectionFailure) -> str:
+        return display.when(failure.resolved_at)
+
+    @admin.display(description="traceback")
+    def traceback_block(self, failure: ProjectionFailure) -> str:
+        if not failure.traceback:
+            return "-"
+        lines = failure.traceback.count("\n") + 1
+        return format_html(
+            '<details class="traceback"><summary>Show the traceback ({} lines)</summary>'
+            '<pre class="traceback">{}</pre></details>',
+            lines,
+            failure.traceback,
+        )
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any):
+        context["can_fix"] = self.has_fix_permission(request)
+        context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="error")
     def short_error(self, failure: ProjectionFailure) -> str:

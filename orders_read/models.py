@@ -66,6 +66,9 @@ class OrderDetails(models.Model):
         db_table = "order_details_view"
         verbose_name = "order details"
         verbose_name_plural = "order details"
+        permissions = [
+            ("view_personal_data", "Can see customers' e-mail and postal addresses in clear")
+        ]
         ordering = ["-order_date", "-order_id"]
         indexes = [
             models.Index(fields=["customer_id", "order_date"], name="details_customer_date_idx")

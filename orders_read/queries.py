@@ -178,9 +178,15 @@ def _in_window(
     return products
 
 
-def _popular_from_daily_rows(first_day: date) -> list[dict[str, Any]]:
+def get_popular_products_between(first_day: date, last_day: date) -> list[dict[str, Any]]:
+    """Return the top products by units sold from `first_day` to `last_day`, both included."""
+    return _popular_from_daily_rows(first_day, last_day)
+
+
+def _popular_from_daily_rows(first_day: date, last_day: date | None = None) -> list[dict[str, Any]]:
+    days = {"sale_date__gte": first_day} | ({"sale_date__lte": last_day} if last_day else {})
     return list(
-        ProductSales.objects.filter(sale_date__gte=first_day, total_quantity__gt=0)
+        ProductSales.objects.filter(**days, total_quantity__gt=0)
         .values("product_id", "product_name", "category")
         .annotate(
             total_quantity=Sum("total_quantity"),

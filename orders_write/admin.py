@@ -5,20 +5,26 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_layout import WideChangeListAdmin
 from config.admin_lookups import SafeLookupsAdmin
+from config.admin_search import IdPrefixSearchAdmin
 from config.api import display
-from config.api.admin import ReadOnlyAdminMixin
+from config.api.admin import PersonalDataAdmin, ReadOnlyAdminMixin
+from config.api.privacy import masked, may_see_personal_data
 from config.correlation import request_correlation_id
 
 from . import domain, services
 from .commands import (
     AddProduct,
     CommandContext,
+    ForgetCustomer,
     RegisterCustomer,
     UpdateCustomer,
     UpdateOrderStatus,
@@ -26,6 +32,7 @@ from .commands import (
 )
 from .exceptions import DomainError
 from .models import Customer, Event, Order, OrderItem, Product
+from .personal_data import open_all
 from .plain_text import validate_plain_text
 
 
@@ -42,7 +49,7 @@ BOOKKEEPING = (
 )
 
 
-class ServiceBackedAdmin(SafeLookupsAdmin):
+class ServiceBackedAdmin(WideChangeListAdmin, IdPrefixSearchAdmin, SafeLookupsAdmin):
     """Save through a command service instead of `Model.save()`; never delete."""
 
     readonly_fields = ("id", "version", "created_at", "updated_at")
@@ -81,6 +88,14 @@ class PlainTextForm(forms.ModelForm):
                 self.fields[name].validators.append(validate_plain_text)
 
 
+class ForgetCustomersForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        validators=[validate_plain_text],
+        help_text="Why (e.g. a ticket number); it must not name the customer.",
+    )
+
+
 class CustomerForm(PlainTextForm):
     """Check e-mails as the service stores them (lower case), so duplicates are form errors."""
 
@@ -95,11 +110,15 @@ class CustomerForm(PlainTextForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ServiceBackedAdmin):
+class CustomerAdmin(PersonalDataAdmin, ServiceBackedAdmin):
     form = CustomerForm
     list_display = ("name", "email", "orders_link", "analytics_link", "registered")
     search_fields = ("name", "email")
+    id_search_field = "id"
     editable = ("name", "email")
+    masked_instead = {"email": "masked_email"}
+    personal_search_fields = ("email",)
+    actions = ["forget"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         fieldsets = super().get_fieldsets(request, obj)
@@ -108,7 +127,7 @@ class CustomerAdmin(ServiceBackedAdmin):
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
-        return (*self.readonly_fields, "orders_link", "analytics_link")
+        return (*super().get_readonly_fields(request, obj), "orders_link", "analytics_link")
 
     @admin.display(description="orders")
     def orders_link(self, customer: Customer) -> str:
@@ -125,8 +144,47 @@ class CustomerAdmin(ServiceBackedAdmin):
     def registered(self, customer: Customer) -> str:
         return display.when(customer.created_at)
 
+    @admin.action(description="Forget the selected customers", permissions=["forget"])
+    def forget(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """Ask for a reason, then send ForgetCustomer for each selected customer."""
+        form = ForgetCustomersForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            return self.ask_reason(request, queryset, form)
+        forgotten, refused = 0, []
+        for customer_id in queryset.values_list("pk", flat=True):
+            try:
+                services.forget_customer(
+                    ForgetCustomer(customer_id=customer_id, reason=form.cleaned_data["reason"]),
+                    context=admin_context(request),
+                )
+                forgotten += 1
+            except DomainError as error:
+                refused.append(f"{customer_id}: {error.message}")
+        if forgotten:
+            self.message_user(request, f"{forgotten} customer(s) forgotten.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
+        return None
+
+    def ask_reason(
+        self, request: HttpRequest, queryset: QuerySet, form: "ForgetCustomersForm"
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Forget customers",
+            "opts": self.model._meta,
+            "customers": list(queryset.values_list("pk", flat=True)),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders_write/forget_customers.html", context)
+
+    def has_forget_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders_write.forget_customer")
+
     def send_command(self, obj: Customer, data: dict, change: bool, context: CommandContext) -> Any:
-        values = {"name": data["name"], "email": data["email"]}
+        # A user who may not see e-mail addresses has no e-mail field to change.
+        values = {"name": data["name"], "email": data.get("email")}
         if change:
             return services.update_customer(
                 UpdateCustomer(customer_id=obj.pk, **values), context=context
@@ -148,6 +206,7 @@ class ProductAdmin(ServiceBackedAdmin):
     list_display = ("name", "category", "price", "sales_link")
     list_filter = ("category",)
     search_fields = ("name", "category")
+    id_search_field = "id"
     editable = ("name", "category", "unit_price")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
@@ -183,6 +242,9 @@ class OrderItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("product")
+
     @admin.display(description="product")
     def product_link(self, item: OrderItem) -> str:
         return display.link(
@@ -204,11 +266,17 @@ def _status_action(status: str) -> Any:
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
+class OrderAdmin(
+    PersonalDataAdmin,
+    ReadOnlyAdminMixin,
+    WideChangeListAdmin,
+    IdPrefixSearchAdmin,
+    SafeLookupsAdmin,
+):
     list_display = ("order", "customer_link", "status_badge", "total", "placed", "story")
     fieldsets = [
         (None, {"fields": ("order", "story", "customer_link", "status_badge", "total", "placed")}),
-        ("Payment and delivery", {"fields": ("payment_method", "shipping", "billing")}),
+        ("Payment and delivery", {"fields": ("payment", "shipping", "billing")}),
         ("Bookkeeping", {"fields": ("id", "version", "updated_at"), "classes": ("collapse",)}),
     ]
     readonly_fields = (
@@ -218,7 +286,7 @@ class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
         "status_badge",
         "total",
         "placed",
-        "payment_method",
+        "payment",
         "shipping",
         "billing",
         "id",
@@ -226,15 +294,19 @@ class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
         "updated_at",
     )
     list_filter = ("status", "payment_method", "order_date")
-    search_fields = ("=id", "customer__name", "customer__email")
+    search_fields = ("customer__name", "customer__email")
+    id_search_field = "id"
+    masked_instead = {"shipping": "masked_shipping", "billing": "masked_billing"}
+    personal_search_fields = ("customer__email",)
     date_hierarchy = "order_date"
+    ordering = ("-order_date",)
     list_select_related = ("customer",)
     inlines = [OrderItemInline]
     actions = [_status_action(status) for status in domain.STATUSES if status != domain.PENDING]
 
     @admin.display(description="order", ordering="id")
     def order(self, order: Order) -> str:
-        return display.short_id(order.pk, display.admin_url("orders_write.order", order.pk))
+        return display.short_id(order.pk)
 
     @admin.display(description="story")
     def story(self, order: Order) -> str:
@@ -257,6 +329,10 @@ class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     def placed(self, order: Order) -> str:
         return display.when(order.order_date)
 
+    @admin.display(description="payment", ordering="payment_method")
+    def payment(self, order: Order) -> str:
+        return display.payment_method(order.payment_method)
+
     @admin.display(description="shipping address")
     def shipping(self, order: Order) -> str:
         return display.address(order.shipping_address)
@@ -271,15 +347,17 @@ class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     def change_status(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         """Send UpdateOrderStatus for each selected order and report what was refused."""
         changed, refused = 0, []
-        for order_id in queryset.values_list("pk", flat=True):
+        for order in queryset:
             try:
                 services.update_order_status(
-                    UpdateOrderStatus(order_id=order_id, status=status),
+                    UpdateOrderStatus(order_id=order.pk, status=status),
                     context=admin_context(request),
                 )
-                changed += 1
             except DomainError as error:
-                refused.append(f"{order_id}: {error.message}")
+                refused.append(f"{order.pk}: {error.message}")
+            else:
+                changed += 1
+                self.log_change(request, order, f"Changed status to {status}.")
         if changed:
             self.message_user(request, f"{changed} order(s) changed to {status}.", messages.SUCCESS)
         for message in refused:
@@ -287,7 +365,10 @@ class OrderAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
+class EventAdmin(ReadOnlyAdminMixin, WideChangeListAdmin, IdPrefixSearchAdmin, SafeLookupsAdmin):
+    """The store as recorded, with personal fields opened (and masked for those who may not
+    see them)."""
+
     list_display = (
         "position",
         "event_type",
@@ -298,8 +379,11 @@ class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
         "recorded",
     )
     list_filter = ("event_type", "stream_type", "recorded_at")
-    search_fields = ("=stream_id",)
+    search_fields = ("event_type",)
+    id_search_field = "stream_id"
     date_hierarchy = "recorded_at"
+    ordering = ("-position",)
+    change_form_template = "admin/read_only_change_form.html"
     fields = (
         "position",
         "stream_type",
@@ -349,6 +433,14 @@ class EventAdmin(ReadOnlyAdminMixin, SafeLookupsAdmin):
     @admin.display(description="causation id")
     def causation(self, event: Event) -> str:
         return display.short_id(event.metadata.get("causation_id"))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        event = super().get_object(request, object_id, from_field)
+        if event is not None:
+            open_all([event.data])
+            if not may_see_personal_data(request.user):
+                event.data = masked(event.data)
+        return event
 
     @admin.display(description="data")
     def pretty_data(self, event: Event) -> str:

@@ -11,14 +11,16 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.api.schema import ApiSchema, add_position_header, operations_of
 from config.correlation import request_correlation_id
 
-from . import services
+from . import domain, services
 from .commands import (
     AddProduct,
     CommandContext,
+    ForgetCustomer,
     RegisterCustomer,
     UpdateCustomer,
     UpdateOrderStatus,
@@ -26,11 +28,15 @@ from .commands import (
 )
 from .event_reader import head
 from .event_store import forget_appended, last_appended_position
-from .models import Customer, Product
+from .export import customer_export
+from .models import Customer, Order, Product
 from .serializers import (
     CreateOrderInput,
+    CustomerExportOutput,
+    CustomerForgottenOutput,
     CustomerInput,
     CustomerOutput,
+    ForgetCustomerInput,
     OrderCreatedOutput,
     OrderStatusOutput,
     ProductInput,
@@ -44,7 +50,8 @@ class HasCommandPermission(permissions.BasePermission):
     """Allow a command only to users with the model permission its action names."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        needed = view.required_permissions.get(view.action)
+        action = getattr(view, "action", None) or request.method.lower()
+        needed = view.required_permissions.get(action)
         return needed is None or request.user.has_perm(needed)
 
 
@@ -147,13 +154,17 @@ class CommandViewSet(viewsets.GenericViewSet):
 
 
 class CustomerCommandViewSet(CommandViewSet):
-    """Register customers and change their name or e-mail."""
+    """Register customers, change their name or e-mail, and forget them."""
 
     serializer_class = CustomerInput
     required_permissions = {
         "create": "orders_write.add_customer",
         "partial_update": "orders_write.change_customer",
+        "forget": "orders_write.forget_customer",
     }
+
+    def get_serializer_class(self) -> type:
+        return ForgetCustomerInput if self.action == "forget" else CustomerInput
 
     @command_schema(CustomerInput, CustomerOutput, 201)
     def create(self, request: Request) -> Response:
@@ -172,6 +183,31 @@ class CustomerCommandViewSet(CommandViewSet):
             UpdateCustomer(customer_id=customer_id, **data), context=command_context(request)
         )
         return self.committed(CustomerOutput, customer)
+
+    @command_schema(ForgetCustomerInput, CustomerForgottenOutput)
+    @action(detail=True, methods=["post"])
+    def forget(self, request: Request, customer_id: UUID) -> Response:
+        """Forget a customer: their name, e-mail and addresses become unreadable everywhere
+        (their key is deleted); their orders and every number stay. It cannot be undone."""
+        data = validated(ForgetCustomerInput, request).validated_data
+        customer = services.forget_customer(
+            ForgetCustomer(customer_id=customer_id, **data), context=command_context(request)
+        )
+        return self.committed(CustomerForgottenOutput, customer)
+
+
+class CustomerExportView(APIView):
+    """Everything the system holds about one customer, in clear (the right of access)."""
+
+    schema = ApiSchema()
+    permission_classes = [permissions.IsAuthenticated, HasCommandPermission]
+    required_permissions = {"get": "orders_write.export_customer"}
+
+    @extend_schema(responses={200: CustomerExportOutput})
+    def get(self, request: Request, customer_id: UUID) -> Response:
+        """Export the customer record, every order with its items and status history, and
+        every event about them."""
+        return Response(CustomerExportOutput(customer_export(customer_id)).data)
 
 
 class ProductCommandViewSet(CommandViewSet):
@@ -230,6 +266,24 @@ class OrderCommandViewSet(CommandViewSet):
             },
             "payment_method": "card",
         }
+
+    def prepare_form(self, serializer: Any) -> None:
+        """Offer in the browser's status form only the order's legal next statuses, with its
+        current version as the expected one (the API itself still answers any other with 409)."""
+        if self.action != "status":
+            return
+        order = Order.objects.filter(pk=self.kwargs.get("order_id")).first()
+        if order is None:
+            return
+        allowed = sorted(
+            domain.ALLOWED_TRANSITIONS.get(order.status, ()), key=domain.STATUSES.index
+        )
+        serializer.fields["status"].choices = {status: status for status in allowed}
+        serializer.fields["status"].help_text = (
+            f"Now {order.status} (version {order.version}); "
+            + (f"it can become {', '.join(allowed)}." if allowed else "it is final.")
+        )
+        serializer.fields["expected_version"].initial = order.version
 
     @command_schema(CreateOrderInput, OrderCreatedOutput, 201)
     def create(self, request: Request) -> Response:

@@ -30,6 +30,12 @@ class UpdateCustomer:
 
 
 @dataclass(frozen=True)
+class ForgetCustomer:
+    customer_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True)
 class AddProduct:
     name: str
     category: str

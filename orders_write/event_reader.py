@@ -8,7 +8,7 @@ writer at a time, so there `transaction_id` is 0 and the order is simply `positi
 
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from .event_store import RecordedEvent
 from .models import Event
+from .personal_data import open_all
 from .upcasting import UPCASTERS, upcast
 
 NO_HORIZON = 2**63 - 1
@@ -93,6 +94,8 @@ def read_events(after: Checkpoint, *, below: int | None = None, limit: int) -> l
             with connection.cursor() as cursor:
                 cursor.execute(SQLITE_READ_SQL, params)
                 events = _sqlite_events(cursor.fetchall())
+        # One query for the batch's keys, one decryption per event.
+        open_all(event.data for event in events)
     return _upcast(events) if UPCASTERS else events
 
 
@@ -300,8 +303,7 @@ def head() -> Head:
 
 def stream_events(stream_id: UUID) -> list[RecordedEvent]:
     """Return one stream's events in version order."""
-    rows = Event.objects.filter(stream_id=stream_id).order_by("version")
-    return [RecordedEvent.from_row(row) for row in rows]
+    return recorded_events(Event.objects.filter(stream_id=stream_id).order_by("version"))
 
 
 def correlated_events(correlation_id: UUID, *, limit: int = 1000) -> list[RecordedEvent]:
@@ -312,4 +314,11 @@ def correlated_events(correlation_id: UUID, *, limit: int = 1000) -> list[Record
             Exact(KT("metadata__correlation_id"), Value(str(correlation_id)))
         ).order_by("position")[:limit]
     )
-    return [RecordedEvent.from_row(row) for row in rows]
+    return recorded_events(rows)
+
+
+def recorded_events(rows: Iterable[Event]) -> list[RecordedEvent]:
+    """Return the rows' events as every reader sees them: personal fields opened, upcast."""
+    events = [RecordedEvent.from_row(row) for row in rows]
+    open_all(event.data for event in events)
+    return _upcast(events)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .events import DomainEvent
 from .models import Event
+from .personal_data import KeyRing, open_all, personal_fields, seal
 from .signals import SIGNAL_FOR_EVENT_TYPE
 from .upcasting import upcast
 
@@ -35,14 +36,15 @@ class RecordedEvent:
     schema_version: int = 1
 
     @classmethod
-    def from_row(cls, row: Event) -> "RecordedEvent":
+    def from_row(cls, row: Event, data: dict[str, Any] | None = None) -> "RecordedEvent":
+        """Return the event a row holds, with `data` instead of the row's (sealed) data."""
         return cls(
             position=row.position,
             stream_type=row.stream_type,
             stream_id=row.stream_id,
             version=row.version,
             event_type=row.event_type,
-            data=row.data,
+            data=row.data if data is None else data,
             metadata=row.metadata,
             recorded_at=row.recorded_at,
             transaction_id=row.transaction_id,
@@ -83,16 +85,18 @@ def begin_writing(stream_ids: Iterable[UUID], *, reading: UUID | None = None) ->
         cursor.execute(f"{BEGIN_WRITING_SQL};{STREAM_SQL}", [keys, reading])
         cursor.nextset()
         cursor.nextset()
-        return [
-            (t, _current(t, v, orjson.loads(data)), orjson.loads(meta))
-            for t, v, data, meta in cursor.fetchall()
-        ]
+        rows = [(t, v, orjson.loads(data), orjson.loads(meta)) for t, v, data, meta in cursor]
+    return _opened(rows)
 
 
 def _stream(stream_id: UUID) -> Stream:
     rows = Event.objects.filter(stream_id=stream_id).order_by("version")
-    fields = ("event_type", "schema_version", "data", "metadata")
-    return [(t, _current(t, v, data), meta) for t, v, data, meta in rows.values_list(*fields)]
+    return _opened(list(rows.values_list("event_type", "schema_version", "data", "metadata")))
+
+
+def _opened(rows: list[tuple[str, int, dict[str, Any], dict[str, Any]]]) -> Stream:
+    open_all(data for _, _, data, _ in rows)
+    return [(t, _current(t, v, data), meta) for t, v, data, meta in rows]
 
 
 def _current(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -138,18 +142,29 @@ def event_row(
     }
 
 
+def seal_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return event rows (`event_row`'s) with their personal fields sealed under their
+    customers' keys, read in one query."""
+    personal = [row for row in rows if personal_fields(row["event_type"], row["data"])]
+    ring = KeyRing.of(row["data"]["customer_id"] for row in personal)
+    sealed = {id(row): seal(row["event_type"], row["data"], ring) for row in personal}
+    return [{**row, "data": sealed[id(row)]} if id(row) in sealed else row for row in rows]
+
+
 def append(
     events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
-    """Append one stream's new events after `after_version` and send their signals."""
+    """Append one stream's new events after `after_version` and send their signals; personal
+    fields are stored sealed under their customer's key, and the signals carry them in clear."""
     now = timezone.now()
-    rows = Event.objects.bulk_create(
-        [
-            Event(**event_row(event, version=version, metadata=metadata, recorded_at=now))
-            for version, event in enumerate(events, start=after_version + 1)
-        ]
-    )
-    recorded = [RecordedEvent.from_row(row) for row in rows]
+    clear = [
+        event_row(event, version=version, metadata=metadata, recorded_at=now)
+        for version, event in enumerate(events, start=after_version + 1)
+    ]
+    rows = Event.objects.bulk_create([Event(**row) for row in seal_rows(clear)])
+    recorded = [
+        RecordedEvent.from_row(row, fields["data"]) for row, fields in zip(rows, clear, strict=True)
+    ]
     _last_appended.set(recorded[-1].position)
     for event in recorded:
         SIGNAL_FOR_EVENT_TYPE[event.event_type].send(sender=Event, event=event)

@@ -56,6 +56,14 @@ class CustomerUpdated(CustomerEvent):
 
 
 @dataclass(frozen=True)
+class CustomerForgotten(CustomerEvent):
+    """The customer's key was deleted: their personal data reads as placeholders from now on
+    (the reason is the operator's, about the request, never about the person)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class ProductEvent(DomainEvent):
     stream_type: ClassVar[str] = "product"
     product_id: UUID

@@ -42,5 +42,17 @@ class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
 
 
+class ForgottenCustomer(DomainError):
+    """The customer was forgotten at their request: nothing new is recorded about them."""
+
+    code = "customer_forgotten"
+
+
 class WriteOutsideService(RuntimeError):
     """A write-model row was changed outside the command services."""
+
+
+class CommandTimedOut(DomainError):
+    """The command ran past its time budget, so it was rolled back instead of committed."""
+
+    code = "command_timed_out"

@@ -19,17 +19,41 @@ class Customer(ServiceOnlyModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
-    email = models.EmailField(unique=True)
+    # NULL once the customer is forgotten (unique, so it cannot be a shared placeholder).
+    email = models.EmailField(unique=True, null=True)  # noqa: DJ001 (see above)
     version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(editable=False)
     updated_at = models.DateTimeField(editable=False)
+    forgotten_at = models.DateTimeField(null=True, editable=False)
 
     class Meta(ServiceOnlyModel.Meta):
         db_table = "customers"
         ordering = ["name"]
+        permissions = [
+            ("forget_customer", "Can forget a customer (erase their personal data)"),
+            ("export_customer", "Can export everything held about a customer"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
+        # The name only: this is what admin titles and admin log entries show.
+        return self.name
+
+
+class CustomerKey(ServiceOnlyModel):
+    """The key a customer's personal fields in events are sealed under; deleting it forgets
+    them (crypto-shredding). The application's role may only read, insert and delete it."""
+
+    written_by = "register_customer() / forget_customer()"
+
+    customer_id = models.UUIDField(primary_key=True)
+    key = models.BinaryField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta(ServiceOnlyModel.Meta):
+        db_table = "customer_keys"
+
+    def __str__(self) -> str:
+        return f"key of customer {self.customer_id}"
 
 
 class Product(ServiceOnlyModel):
@@ -93,7 +117,7 @@ class OrderItem(ServiceOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product.name}"
 
 
 class EventQuerySet(ServiceOnlyQuerySet):

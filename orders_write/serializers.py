@@ -136,3 +136,80 @@ class OrderStatusOutput(CommittedOutput):
     order_id = serializers.UUIDField()
     status = StatusField()
     version = serializers.IntegerField()
+
+
+class ForgetCustomerInput(StrictSerializer):
+    reason = TextField(
+        max_length=500, help_text="Why (e.g. a ticket number); it must not name the customer."
+    )
+
+
+class CustomerForgottenOutput(CommittedOutput):
+    customer_id = serializers.UUIDField(source="id")
+    forgotten_at = serializers.DateTimeField()
+    version = serializers.IntegerField()
+
+
+class ExportedCustomer(serializers.Serializer):
+    customer_id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.EmailField(allow_null=True, help_text="Null once forgotten.")
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    forgotten_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportedAddress(serializers.Serializer):
+    line1 = serializers.CharField(allow_blank=True)
+    line2 = serializers.CharField(allow_blank=True, default="")
+    city = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True)
+
+
+class ExportedItem(serializers.Serializer):
+    product_id = serializers.UUIDField()
+    product_name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = MoneyField()
+
+
+class ExportedStatusChange(serializers.Serializer):
+    status = StatusField()
+    changed_by = serializers.CharField()
+    changed_at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ExportedOrder(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    status = StatusField()
+    order_date = serializers.DateTimeField()
+    total_amount = MoneyField()
+    payment_method = PaymentMethodField()
+    version = serializers.IntegerField()
+    shipping_address = ExportedAddress()
+    billing_address = ExportedAddress()
+    items = ExportedItem(many=True)
+    status_history = ExportedStatusChange(many=True)
+
+
+class ExportedEvent(serializers.Serializer):
+    position = serializers.IntegerField()
+    stream_type = serializers.CharField()
+    stream_id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    event_type = serializers.CharField()
+    data = serializers.DictField(help_text="The event's data, personal fields in clear.")
+    metadata = serializers.DictField()
+    recorded_at = serializers.DateTimeField()
+
+
+class CustomerExportOutput(serializers.Serializer):
+    """Everything held about one customer, in clear (placeholders once they are forgotten)."""
+
+    exported_at = serializers.DateTimeField()
+    customer = ExportedCustomer()
+    orders = ExportedOrder(many=True)
+    events = ExportedEvent(many=True)

@@ -19,15 +19,30 @@ from .commands import (
     Address,
     CommandContext,
     CreateOrder,
+    ForgetCustomer,
     RegisterCustomer,
     UpdateCustomer,
     UpdateOrderStatus,
     UpdateProduct,
 )
+from .erasure import erase_traces
 from .event_store import Stream, append, begin_writing
-from .events import CustomerRegistered, CustomerUpdated, ProductAdded, ProductUpdated
-from .exceptions import ConcurrencyConflict, IdempotencyConflict, InvalidCommand, NotFound
+from .events import (
+    CustomerForgotten,
+    CustomerRegistered,
+    CustomerUpdated,
+    ProductAdded,
+    ProductUpdated,
+)
+from .exceptions import (
+    ConcurrencyConflict,
+    ForgottenCustomer,
+    IdempotencyConflict,
+    InvalidCommand,
+    NotFound,
+)
 from .models import Customer, Order, OrderItem, Product
+from .personal_data import FORGOTTEN_ADDRESS, FORGOTTEN_NAME, create_key, delete_key
 from .plain_text import text_error
 from .write_guard import command_service
 
@@ -50,6 +65,7 @@ def register_customer(
     at = _moment(context)
     customer = Customer(name=name, email=email, version=1, created_at=at, updated_at=at)
     customer.save(force_insert=True)
+    create_key(customer.id)
     event = CustomerRegistered(customer_id=customer.id, name=name, email=email)
     append([event], after_version=0, metadata=_metadata(command, context))
     return customer
@@ -62,7 +78,7 @@ def update_customer(command: UpdateCustomer, *, context: CommandContext | None =
     if command.name is None and command.email is None:
         raise InvalidCommand("Give a new name or email.", field="non_field_errors")
     begin_writing([command.customer_id])
-    customer = _get(Customer, command.customer_id, "customer")
+    customer = _living(_get(Customer, command.customer_id, "customer"))
     name = customer.name if command.name is None else _text(command.name, "name", 200)
     email = customer.email if command.email is None else _email(command.email)
     changed = tuple(
@@ -75,6 +91,29 @@ def update_customer(command: UpdateCustomer, *, context: CommandContext | None =
     _save_new_version(customer, context, name=name, email=email)
     event = CustomerUpdated(customer_id=customer.id, name=name, email=email, changed_fields=changed)
     append([event], after_version=customer.version - 1, metadata=_metadata(command, context))
+    return customer
+
+
+@command_service
+def forget_customer(command: ForgetCustomer, *, context: CommandContext | None = None) -> Customer:
+    """Forget a customer: delete the key their personal data in events is sealed under, and
+    put placeholders in their rows; their orders and every number stay."""
+    context = context or CommandContext()
+    reason = _text(command.reason, "reason", 500)
+    begin_writing([command.customer_id])
+    customer = _living(_get(Customer, command.customer_id, "customer"))
+    name, email = customer.name, customer.email
+    if name.casefold() in reason.casefold() or email in reason.casefold():
+        raise InvalidCommand("The reason must not name the customer.", field="reason")
+    delete_key(customer.id)
+    at = _moment(context)
+    _save_new_version(customer, context, name=FORGOTTEN_NAME, email=None, forgotten_at=at)
+    Order.objects.filter(customer_id=customer.id).update(
+        shipping_address=FORGOTTEN_ADDRESS, billing_address=FORGOTTEN_ADDRESS
+    )
+    event = CustomerForgotten(customer_id=customer.id, reason=reason)
+    append([event], after_version=customer.version - 1, metadata=_metadata(command, context))
+    erase_traces(customer, name=name, email=email)
     return customer
 
 
@@ -143,7 +182,7 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
     existing = _previous_creation(command.order_id, stream, fingerprint)
     if existing is not None:
         return existing
-    customer = _get(Customer, command.customer_id, "customer", field="customer_id")
+    customer = _living(_get(Customer, command.customer_id, "customer", field="customer_id"))
     order = domain.Order.create(
         order_id=command.order_id,
         customer_id=customer.id,
@@ -318,6 +357,16 @@ def _get(model: type, pk: UUID, label: str, *, field: str | None = None) -> Any:
         error = InvalidCommand if field else NotFound
         raise error(f"Unknown {label} {pk}.", field=field)
     return row
+
+
+def _living(customer: Customer) -> Customer:
+    """Return `customer` unless they were forgotten, when nothing new is recorded about them."""
+    if customer.forgotten_at is not None:
+        raise ForgottenCustomer(
+            f"Customer {customer.pk} was forgotten at their request on "
+            f"{customer.forgotten_at:%Y-%m-%d}: nothing new can be recorded for them."
+        )
+    return customer
 
 
 def _ensure_email_free(email: str, except_id: UUID | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, models, transaction
 
+from .budget import refuse_if_over_budget
 from .exceptions import ConcurrencyConflict, DomainError, WriteOutsideService
 from .metrics import COMMAND_SECONDS, COMMANDS
 
@@ -51,6 +52,9 @@ def command_service(func: Callable[P, R]) -> Callable[P, R]:
             try:
                 with transaction.atomic(), _running(name):
                     result = func(*args, **kwargs)
+                    # Refuse before committing, never after: past this point the command
+                    # stands, and what runs after the commit cannot delay the answer much.
+                    refuse_if_over_budget()
                 outcome = "accepted"
                 return result
             except IntegrityError as error:

@@ -1,5 +1,7 @@
 """Shared fixtures: API clients per kind of user, and factories that go through the services."""
 
+import csv
+import io
 import itertools
 from decimal import Decimal
 from uuid import UUID
@@ -304,3 +306,9 @@ def tight_throttle(settings, monkeypatch):
     cache.clear()
     yield
     cache.clear()
+
+
+def read_csv(response) -> list[list[str]]:
+    """Return the rows of a (streamed) CSV response."""
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))

@@ -201,6 +201,8 @@ ROUTE_IDS = {
     "customer": "customer",
     "customer-analytics": "customer",
     "customer-orders": "customer",
+    "customer-forget": "customer",
+    "customer-export": "customer",
     "product": "product",
     "product-sales": "product",
     "order-detail": "order",
@@ -208,6 +210,8 @@ ROUTE_IDS = {
     "order-status": "order",
 }
 WRITE_METHODS = {"post", "patch"}
+# Reads a viewer may not make: everything held about a customer, in clear.
+PRIVILEGED_READS = {"customer-export"}
 
 
 @pytest.fixture
@@ -221,7 +225,8 @@ def permitted_api(db) -> APIClient:
                 f"{action}_{model}"
                 for action in ("add", "change")
                 for model in ("customer", "product", "order")
-            ],
+            ]
+            + ["forget_customer", "export_customer"],
         )
     )
     client = APIClient()
@@ -253,6 +258,7 @@ def valid_bodies(customer, product) -> dict[str, dict]:
         "product": {"unit_price": "11.00"},
         "orders": order_body(customer, (product, 1)),
         "order-status": {"status": "confirmed"},
+        "customer-forget": {"reason": "Ticket 1"},
     }
 
 
@@ -275,7 +281,8 @@ def test_anonymous_users_are_refused_everywhere(anonymous_api, urls, name, metho
 def test_a_viewer_may_read_but_not_write(reader_api, urls, valid_bodies, name, method):
     response = call(reader_api, method, urls[name], valid_bodies.get(name))
 
-    expected = (403,) if method in WRITE_METHODS else (200, 404)
+    refused = method in WRITE_METHODS or name in PRIVILEGED_READS
+    expected = (403,) if refused else (200, 404)
     assert response.status_code in expected
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -131,6 +132,11 @@ def test_a_superuser_sees_tokens_without_their_secret(client, admin_user):
     assert "admin" in page
     assert token not in page and stored.token_key not in page
     assert "column-digest" not in page and "column-token_key" not in page
+    shown = re.sub(r"<[^>]+>", "", page)  # the digest is the row's key, in its URLs only
+    assert f"{stored.digest[:8]}\u2026" in shown and stored.digest not in shown
+    view = client.get(reverse("admin:knox_authtoken_change", args=[stored.pk])).content.decode()
+    assert stored.digest not in re.sub(r"<[^>]+>", "", view) and token not in view
+    assert f"{stored.digest[:8]}\u2026 (admin)" in view
 
 
 def test_a_superuser_makes_a_working_token_in_the_admin_and_sees_it_once(client, admin_user):

@@ -20,6 +20,12 @@ STATUS_COLOURS = {
     "delivered": "#2b7a2b",
     "cancelled": "#a33",
 }
+PAYMENT_METHODS = {
+    "card": "Card",
+    "paypal": "PayPal",
+    "bank_transfer": "Bank transfer",
+    "cash_on_delivery": "Cash on delivery",
+}
 SEGMENT_COLOURS = {"new": "#1f5fa8", "regular": "#555", "vip": "#8a6d00"}
 # No-break spaces keep a time or an amount on one line in narrow columns.
 TIME_FORMAT = "%Y-%m-%d\u00a0%H:%M"
@@ -31,6 +37,16 @@ def money(amount: Decimal | int | float | str | None) -> str:
     if amount is None or amount == "":
         return "-"
     return f"{Decimal(amount):,.2f}\u00a0{settings.CURRENCY}"
+
+
+def count(value: int | float | None) -> str:
+    """Format a count with thousands separators."""
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def payment_method(value: str) -> str:
+    """Name a payment method as people say it."""
+    return PAYMENT_METHODS.get(value, value)
 
 
 def badge(value: str, colours: dict[str, str] = STATUS_COLOURS) -> SafeString:

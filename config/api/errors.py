@@ -1,17 +1,24 @@
 """The API's one error shape: every error code in one place, and the handler that renders them."""
 
+import logging
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from orders_write.exceptions import DomainError, InvalidCommand, NotFound
+from config.database_failures import failed_databases
+from orders_write.exceptions import CommandTimedOut, DomainError, InvalidCommand, NotFound
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorCode(StrEnum):
@@ -29,8 +36,12 @@ class ErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     CONCURRENCY_CONFLICT = "concurrency_conflict"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    CUSTOMER_FORGOTTEN = "customer_forgotten"
     THROTTLED = "throttled"
     PROJECTION_BEHIND = "projection_behind"
+    READ_SIDE_UNAVAILABLE = "read_side_unavailable"
+    WRITE_SIDE_UNAVAILABLE = "write_side_unavailable"
+    COMMAND_TIMED_OUT = "command_timed_out"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -46,8 +57,12 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TRANSITION: "409: the order's status rules refuse the change",
     ErrorCode.CONCURRENCY_CONFLICT: "409: another command changed the data first; reload, retry",
     ErrorCode.IDEMPOTENCY_CONFLICT: "409: an order_id re-sent with a different body",
+    ErrorCode.CUSTOMER_FORGOTTEN: "409: the customer was forgotten; nothing new is recorded",
     ErrorCode.THROTTLED: "429: too many requests; retry after `Retry-After` seconds",
     ErrorCode.PROJECTION_BEHIND: "503: the read side has not reached the asked position yet",
+    ErrorCode.READ_SIDE_UNAVAILABLE: "503: the read database cannot be reached; commands work",
+    ErrorCode.WRITE_SIDE_UNAVAILABLE: "503: the write database cannot be reached",
+    ErrorCode.COMMAND_TIMED_OUT: "503: the command ran past its time budget and was not committed",
 }
 
 CODES = frozenset(code.value for code in ErrorCode)
@@ -96,8 +111,31 @@ class ProjectionBehind(exceptions.APIException):
     default_code = ErrorCode.PROJECTION_BEHIND.value
 
 
+class Unavailable(exceptions.APIException):
+    """A database the request needs cannot be reached now (503, with `Retry-After`)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    wait = 5  # seconds, sent as Retry-After
+
+
+class ReadSideUnavailable(Unavailable):
+    default_detail = (
+        "The read database cannot be reached; commands still work. Retry after Retry-After seconds."
+    )
+    default_code = ErrorCode.READ_SIDE_UNAVAILABLE.value
+
+
+class WriteSideUnavailable(Unavailable):
+    default_detail = "The write database cannot be reached; retry after Retry-After seconds."
+    default_code = ErrorCode.WRITE_SIDE_UNAVAILABLE.value
+
+
+# A connection refused, lost or timed out (including a statement timeout).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
 STATUS_FOR_ERROR: dict[type[DomainError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
+    CommandTimedOut: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
@@ -108,11 +146,25 @@ def error_body(code: ErrorCode, message: str, errors: list[dict[str, Any]] | Non
 
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every API error, domain or DRF, in the one error shape."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        exc = unavailable_side(context.get("request"))
     exc = as_api_exception(exc)
     response = exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After
     if response is not None:
         response.data = api_error_body(exc, response.status_code)
     return response
+
+
+def unavailable_side(request: Any) -> Unavailable:
+    """Return the 503 naming the side whose database the request could not reach."""
+    failed = failed_databases()
+    read_side, reads = settings.READ_DATABASE, getattr(request, "method", "GET") in SAFE_METHODS
+    if read_side in failed and (reads or "default" not in failed):
+        error: Unavailable = ReadSideUnavailable()
+    else:
+        error = WriteSideUnavailable()
+    logger.warning("%s: %s", error.default_code, ", ".join(sorted(failed)) or "a database")
+    return error
 
 
 def as_api_exception(exc: Exception) -> Exception:
@@ -123,6 +175,8 @@ def as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, DomainError):
         error = exceptions.APIException(exc.message, code=exc.code)
         error.status_code = STATUS_FOR_ERROR.get(type(exc), status.HTTP_409_CONFLICT)
+        if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            error.wait = 1  # nothing was committed: sending it again is safe
         return error
     if isinstance(exc, Http404):
         return exceptions.NotFound(*exc.args)

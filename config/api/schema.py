@@ -71,7 +71,11 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 
 class ApiSchema(AutoSchema):
-    """Declare on every operation the error responses it can give, all in the one error shape."""
+    """Declare on every operation the error responses it can give, all in the one error shape;
+    its docstring's first sentence is its summary (Swagger UI shows it beside the path)."""
+
+    def get_summary(self) -> str | None:
+        return summary_of(super().get_description()) or None
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -177,3 +181,9 @@ def _response_properties(response: dict[str, Any], schemas: dict[str, Any]) -> d
     schema = response.get("content", {}).get("application/json", {}).get("schema", {})
     ref = schema.get("$ref", "")
     return schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}) if ref else {}
+
+
+def summary_of(description: str) -> str:
+    """Return the first sentence of a description, without its full stop."""
+    first = " ".join(description.strip().split("\n\n", 1)[0].split())
+    return first.split(". ", 1)[0].rstrip(".")

@@ -8,6 +8,7 @@ from uuid import UUID
 from django.urls import reverse
 
 from config.api import display
+from config.api.privacy import masked
 from orders_read.models import (
     CustomerAnalytics,
     CustomerOrderContribution,
@@ -23,10 +24,13 @@ from orders_write.event_store import RecordedEvent
 @dataclass(frozen=True)
 class StoryEvent:
     event: RecordedEvent
+    # Whether e-mail and postal addresses show masked (the viewer may not see them).
+    masked: bool = True
 
     @property
     def data_json(self) -> str:
-        return json.dumps(self.event.data, indent=2, sort_keys=True)
+        data = masked(self.event.data) if self.masked else self.event.data
+        return json.dumps(data, indent=2, sort_keys=True)
 
     @property
     def occurred_at(self) -> str | None:
@@ -64,8 +68,9 @@ class Story:
         return self.events[-1].event.version
 
 
-def order_story(order_id: UUID) -> Story | None:
-    """Tell an order's story from its event stream and its read rows, or None if it has none."""
+def order_story(order_id: UUID, *, masked: bool = True) -> Story | None:
+    """Tell an order's story from its event stream and its read rows, or None if it has none;
+    `masked` hides e-mail and postal addresses in the events' data."""
     events = stream_events(order_id)
     if not events or events[0].stream_type != "order":
         return None
@@ -74,14 +79,14 @@ def order_story(order_id: UUID) -> Story | None:
     return Story(
         order_id=order_id,
         customer_id=customer_id,
-        events=[StoryEvent(e) for e in events],
+        events=[StoryEvent(e, masked) for e in events],
         read_rows=_read_rows(order_id, customer_id, version),
     )
 
 
-def traced_events(correlation_id: UUID) -> list[StoryEvent]:
+def traced_events(correlation_id: UUID, *, masked: bool = True) -> list[StoryEvent]:
     """Return every event recorded under one correlation id, oldest first."""
-    return [StoryEvent(e) for e in correlated_events(correlation_id)]
+    return [StoryEvent(e, masked) for e in correlated_events(correlation_id)]
 
 
 def _read_rows(order_id: UUID, customer_id: UUID, version: int) -> list[ReadRow]:

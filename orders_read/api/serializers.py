@@ -13,6 +13,7 @@ from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
 from config.api.fields import MoneyField, PaymentMethodField, StatusField
+from config.api.privacy import MASKED_HELP, masked, may_see_personal_data
 from orders_read.models import (
     MONEY_SUM_DIGITS,
     CustomerAnalytics,
@@ -105,11 +106,37 @@ class OrderItemOutput(serializers.Serializer):
 
 
 class AddressOutput(serializers.Serializer):
-    line1 = serializers.CharField()
-    line2 = serializers.CharField(default="")
-    city = serializers.CharField()
-    postal_code = serializers.CharField()
-    country = serializers.CharField()
+    """A postal address; every line is empty once its customer is forgotten."""
+
+    line1 = serializers.CharField(allow_blank=True)
+    line2 = serializers.CharField(default="", allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True)
+
+
+class MasksPersonalData:
+    """Show e-mail and postal addresses masked to users without view_personal_data."""
+
+    context: dict[str, Any]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        shown = super().to_representation(instance)
+        return shown if self._may_see_personal_data() else masked(shown)
+
+    def _may_see_personal_data(self) -> bool:
+        # Asked once per response: the context is shared by every row of a list.
+        if "may_see_personal_data" not in self.context:
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            self.context["may_see_personal_data"] = may_see_personal_data(user)
+        return self.context["may_see_personal_data"]
+
+
+def personal_email() -> serializers.CharField:
+    return serializers.CharField(
+        allow_blank=True, help_text=f"Empty once the customer is forgotten. {MASKED_HELP}"
+    )
 
 
 class StatusChangeOutput(serializers.Serializer):
@@ -132,7 +159,7 @@ def analytics_link() -> serializers.HyperlinkedIdentityField:
 
 class OrderSummarySerializer(ReadModelSerializer):
     url = order_link()
-    customer_url = analytics_link()
+    customer_analytics_url = analytics_link()
     status = StatusField()
     total_amount = MoneyField()
 
@@ -140,7 +167,7 @@ class OrderSummarySerializer(ReadModelSerializer):
         model = OrderSummary
         fields = [
             "url",
-            "customer_url",
+            "customer_analytics_url",
             "order_id",
             "customer_id",
             "customer_name",
@@ -154,9 +181,9 @@ class OrderSummarySerializer(ReadModelSerializer):
         ]
 
 
-class OrderDetailsSerializer(ReadModelSerializer):
+class OrderDetailsSerializer(MasksPersonalData, ReadModelSerializer):
     url = order_link()
-    customer_url = analytics_link()
+    customer_analytics_url = analytics_link()
     status_url = serializers.HyperlinkedIdentityField(
         view_name="order-status", lookup_field="order_id"
     )
@@ -164,15 +191,16 @@ class OrderDetailsSerializer(ReadModelSerializer):
     total_amount = MoneyField()
     payment_method = PaymentMethodField()
     items = OrderItemOutput(many=True)
-    shipping_address = AddressOutput()
-    billing_address = AddressOutput()
+    customer_email = personal_email()
+    shipping_address = AddressOutput(help_text=MASKED_HELP)
+    billing_address = AddressOutput(help_text=MASKED_HELP)
     status_history = StatusChangeOutput(many=True)
 
     class Meta:
         model = OrderDetails
         fields = [
             "url",
-            "customer_url",
+            "customer_analytics_url",
             "status_url",
             "order_id",
             "customer_id",
@@ -191,8 +219,9 @@ class OrderDetailsSerializer(ReadModelSerializer):
         ]
 
 
-class CustomerAnalyticsSerializer(ReadModelSerializer):
+class CustomerAnalyticsSerializer(MasksPersonalData, ReadModelSerializer):
     url = analytics_link()
+    customer_email = personal_email()
     orders_url = serializers.SerializerMethodField()
     total_spent = MoneySumField()
     average_order_value = MoneyField()

@@ -10,11 +10,13 @@ from typing import Any
 from orders_write.domain import CANCELLED
 from orders_write.event_store import RecordedEvent
 from orders_write.events import (
+    CustomerForgotten,
     CustomerRegistered,
     CustomerUpdated,
     OrderCreated,
     OrderStatusUpdated,
 )
+from orders_write.personal_data import FORGOTTEN_EMAIL, FORGOTTEN_NAME
 
 from ..models import CustomerAnalytics, CustomerOrderContribution
 from .rows import Need, Projection, Row, RowStore, Table, group, key, stream_row
@@ -84,6 +86,16 @@ def update_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
         event.version,
         customer_name=event.data["name"],
         customer_email=event.data["email"],
+    )
+
+
+def forget_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
+    rows.change_if_newer(
+        ANALYTICS,
+        rows.get(ANALYTICS, event.stream_id),
+        event.version,
+        customer_name=FORGOTTEN_NAME,
+        customer_email=FORGOTTEN_EMAIL,
     )
 
 
@@ -163,11 +175,13 @@ PROJECTION = Projection(
     rules={
         CustomerRegistered: add_customer_to_analytics,
         CustomerUpdated: update_customer_in_analytics,
+        CustomerForgotten: forget_customer_in_analytics,
         OrderCreated: count_order_in_analytics,
         OrderStatusUpdated: take_cancelled_order_out_of_analytics,
     },
     reads={
         CustomerUpdated: stream_row(ANALYTICS),
+        CustomerForgotten: stream_row(ANALYTICS),
         OrderCreated: the_customer_of_the_order,
         OrderStatusUpdated: the_cancelled_order_and_customer,
     },

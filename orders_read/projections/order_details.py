@@ -4,7 +4,8 @@ from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
-from orders_write.events import CustomerUpdated, OrderCreated, OrderStatusUpdated
+from orders_write.events import CustomerForgotten, CustomerUpdated, OrderCreated, OrderStatusUpdated
+from orders_write.personal_data import FORGOTTEN_ADDRESS, FORGOTTEN_EMAIL, FORGOTTEN_NAME
 
 from ..models import OrderDetails
 from .rows import Projection, RowStore, Table, stream_row
@@ -60,6 +61,18 @@ def rename_customer_in_details(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
+def forget_customer_in_details(event: RecordedEvent, rows: RowStore) -> None:
+    rows.update_all(
+        DETAILS,
+        {"customer_id": event.stream_id},
+        newer=("customer_version", event.version),
+        customer_name=FORGOTTEN_NAME,
+        customer_email=FORGOTTEN_EMAIL,
+        shipping_address=FORGOTTEN_ADDRESS,
+        billing_address=FORGOTTEN_ADDRESS,
+    )
+
+
 PROJECTION = Projection(
     name="order_details",
     tables=(DETAILS,),
@@ -67,6 +80,7 @@ PROJECTION = Projection(
         OrderCreated: add_order_to_details,
         OrderStatusUpdated: add_status_change_to_details,
         CustomerUpdated: rename_customer_in_details,
+        CustomerForgotten: forget_customer_in_details,
     },
     reads={OrderStatusUpdated: stream_row(DETAILS)},
     adds={OrderCreated: stream_row(DETAILS)},

@@ -4,7 +4,8 @@ from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
-from orders_write.events import CustomerUpdated, OrderCreated, OrderStatusUpdated
+from orders_write.events import CustomerForgotten, CustomerUpdated, OrderCreated, OrderStatusUpdated
+from orders_write.personal_data import FORGOTTEN_NAME
 
 from ..models import OrderSummary
 from .rows import Projection, RowStore, Table, stream_row
@@ -48,6 +49,15 @@ def rename_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
     )
 
 
+def forget_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
+    rows.update_all(
+        SUMMARY,
+        {"customer_id": event.stream_id},
+        newer=("customer_version", event.version),
+        customer_name=FORGOTTEN_NAME,
+    )
+
+
 PROJECTION = Projection(
     name="order_summary",
     tables=(SUMMARY,),
@@ -55,6 +65,7 @@ PROJECTION = Projection(
         OrderCreated: add_order_to_summary,
         OrderStatusUpdated: change_status_in_summary,
         CustomerUpdated: rename_customer_in_summary,
+        CustomerForgotten: forget_customer_in_summary,
     },
     reads={OrderStatusUpdated: stream_row(SUMMARY)},
     adds={OrderCreated: stream_row(SUMMARY)},

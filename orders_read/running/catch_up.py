@@ -64,6 +64,28 @@ def advance(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
     return result
 
 
+class _RolledBack(Exception):
+    """Ends a trial transaction."""
+
+
+def next_event_applies(projection: str) -> bool:
+    """Try the next event of a stalled `projection` in a transaction that is rolled back;
+    tell whether it applied (the cause of its failure is gone). Call it holding the right to
+    write the projection (the runner's `writing`)."""
+    state = ProjectionState.objects.filter(name=projection, stalled=True).first()
+    batch = read_events(state.checkpoint, limit=1) if state else []
+    if not batch:
+        return False
+    try:
+        with read_atomic():
+            active_runner().apply_batch(batch, BY_NAME[projection], skipped_positions(projection))
+            raise _RolledBack
+    except _RolledBack:
+        return True
+    except Exception:
+        return False
+
+
 def apply_events_below(
     projection: str, below: Checkpoint, batch_size: int, result: CatchUpResult
 ) -> None:

@@ -55,6 +55,7 @@ class InlineRunner(Runner):
     """Commands apply their own events; catch-up applies a stalled projection's backlog."""
 
     mode = "inline"
+    uses_workers = False
     applied_by = "catch_up"
 
     def receiver(self, event_class: EventClass) -> Receiver:
@@ -85,3 +86,6 @@ class InlineRunner(Runner):
     def reflected(self, stalled: bool, checkpoint: Checkpoint) -> Checkpoint | None:
         # A projection not stalled is applied by every command: it stands at the head.
         return checkpoint if stalled else None
+
+    def workers_heartbeat(self) -> None:
+        return None

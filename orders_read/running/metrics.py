@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 
 from orders_write.event_reader import head
 
+from .runner import active_runner
 from .status import projection_statuses
 
 EVENTS_APPLIED = Counter(
@@ -46,6 +47,14 @@ GAUGES = {
     "stalled": ("1 while the projection waits for catch-up.", "stalled"),
 }
 HEAD = ("orders_event_store_head", "Position of the newest event in the store.")
+WORKERS_ALIVE = (
+    "orders_projection_workers_alive",
+    "Async mode: 1 while a Celery worker has run the sweep within three sweep periods.",
+)
+HEARTBEAT_AGE = (
+    "orders_projection_worker_heartbeat_age_seconds",
+    "Async mode: seconds since a Celery worker last ran the sweep (+Inf if never).",
+)
 
 
 class ProjectionCollector(Collector):
@@ -57,6 +66,8 @@ class ProjectionCollector(Collector):
                 f"orders_projection_{suffix}", documentation, labels=["projection"]
             )
         yield GaugeMetricFamily(*HEAD)
+        yield GaugeMetricFamily(*WORKERS_ALIVE)
+        yield GaugeMetricFamily(*HEARTBEAT_AGE)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         statuses = projection_statuses()
@@ -69,6 +80,11 @@ class ProjectionCollector(Collector):
                 family.add_metric([status.name], float(value))
             yield family
         yield GaugeMetricFamily(*HEAD, value=head().position)
+        workers = active_runner().workers_heartbeat()
+        if workers is not None:
+            alive, age = workers
+            yield GaugeMetricFamily(*WORKERS_ALIVE, value=float(alive))
+            yield GaugeMetricFamily(*HEARTBEAT_AGE, value=float("inf") if age is None else age)
 
 
 def _registry() -> CollectorRegistry:

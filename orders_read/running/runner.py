@@ -30,6 +30,7 @@ class Runner(ABC):
     write a projection's tables, and which position a read reflects."""
 
     mode: str  # the PROJECTION_MODE it runs
+    uses_workers: bool  # whether Celery workers (through their broker) apply the events
     applied_by: str  # who applies catch-up batches, as the metrics label it
 
     @abstractmethod
@@ -53,6 +54,11 @@ class Runner(ABC):
     @abstractmethod
     def reflected(self, stalled: bool, checkpoint: Checkpoint) -> Checkpoint | None:
         """Return the checkpoint a read of a projection reflects (None: the store's head)."""
+
+    @abstractmethod
+    def workers_heartbeat(self) -> tuple[bool, float | None] | None:
+        """Return whether the workers are alive and the seconds since one last ran a sweep
+        (None if none ever did), or None when no workers apply the events."""
 
 
 def active_runner() -> Runner:

@@ -41,7 +41,9 @@ def projection_statuses() -> list[ProjectionStatus]:
 
 
 def _status(name: str, state: ProjectionState | None, store_head: Head) -> ProjectionStatus:
-    last_failure = ProjectionFailure.objects.filter(projection=name).order_by("-failed_at").first()
+    # A failure retried or skipped is over: only an open one is the projection's last error.
+    open_failures = ProjectionFailure.objects.filter(projection=name, resolution="")
+    last_failure = open_failures.order_by("-failed_at").first()
     position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
     stalled = state is not None and state.stalled
     checkpoint = active_runner().reflected(stalled, state.checkpoint if state else Checkpoint.START)
@@ -57,7 +59,7 @@ def _status(name: str, state: ProjectionState | None, store_head: Head) -> Proje
         last_error=last_failure.error if last_failure else "",
         last_error_summary=_summary(last_failure) if last_failure else "",
         last_error_at=last_failure.failed_at if last_failure else None,
-        open_failures=ProjectionFailure.objects.filter(projection=name, resolution="").count(),
+        open_failures=open_failures.count(),
         last_advanced_at=advanced_at,
     )
 

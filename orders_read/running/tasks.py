@@ -12,10 +12,12 @@ from django.core.cache import cache
 
 from orders_read.projections import NAMES
 
-from .catch_up import advance, catch_up
+from .catch_up import advance, catch_up, next_event_applies
 from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .failures import stalled_projections
 from .retries import retries_due
 from .runner import active_runner
+from .sweeping import mark_swept
 
 # The tasks' names from before they moved here, so that queued tasks still find their worker.
 TASKS = "orders_read.tasks"
@@ -46,19 +48,27 @@ def advance_projection(name: str) -> int:
 
 
 @shared_task(name=f"{TASKS}.retry_projection", ignore_result=True)
-def retry_projection(name: str) -> int:
-    """Retry a stalled projection from its failed event, unless another worker holds it;
-    return the events applied (a success lets the workers go on from there)."""
+def retry_projection(name: str, *, if_cause_gone: bool = False) -> int:
+    """Retry a stalled projection from its failed event, unless another worker holds it
+    (`if_cause_gone`: only if that event applies now); return the events applied (a success
+    lets the workers go on from there)."""
     with active_runner().writing(name) as held:
-        if not held:
+        if not held or (if_cause_gone and not next_event_applies(name)):
             return 0
         return catch_up(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied
 
 
 @shared_task(name=f"{TASKS}.sweep", ignore_result=True)
 def sweep() -> None:
-    """Advance every projection, and retry the stalled ones whose wait is over (Celery beat
-    sends this every PROJECTION_SWEEP_SECONDS)."""
-    due = retries_due()
+    """Advance every projection; retry the stalled ones whose wait is over, and the others
+    as soon as their failed event applies (Celery beat sends this every
+    PROJECTION_SWEEP_SECONDS)."""
+    mark_swept()
+    due, stalled = retries_due(), stalled_projections()
     for name in NAMES:
-        (retry_projection if name in due else advance_projection).delay(name)
+        if name in due:
+            retry_projection.delay(name)
+        elif name in stalled:
+            retry_projection.delay(name, if_cause_gone=True)
+        else:
+            advance_projection.delay(name)

@@ -2,11 +2,15 @@
 
 Without Chromium and chromedriver these tests are skipped, so the README's test command passes
 on a bare machine; with BROWSER_TESTS=required (as `.ci/run` sets) a missing browser fails them.
+Every test leaves a screenshot of each page it looked at in `artifacts/screenshots/` (or
+SCREENSHOT_DIR), for people to look at after a run.
 """
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -19,6 +23,10 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR")
+    or Path(__file__).resolve().parents[2] / "artifacts/screenshots"
+)
 PASSWORD = "browser-pass-123"
 
 
@@ -46,16 +54,39 @@ def chrome_paths() -> tuple[str, str]:
 
 
 @pytest.fixture
-def browser(chrome_paths) -> Iterator[WebDriver]:
+def browser(chrome_paths, request, tmp_path) -> Iterator[WebDriver]:
     options = Options()
     options.binary_location = chrome_paths[0]
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
         options.add_argument(argument)
     options.add_argument("--window-size=1400,1000")
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path)})
     driver = webdriver.Chrome(options=options, service=Service(chrome_paths[1]))
     driver.implicitly_wait(5)
+    driver.downloads = tmp_path
     yield driver
+    screenshot(driver, request.node.name, "end")
     driver.quit()
+
+
+def screenshot(driver: WebDriver, test: str, step: str) -> Path:
+    """Save the whole page as the screenshot `step` of `test`; return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', test)}--{step}.png"
+    width = driver.execute_script("return window.innerWidth")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": width,
+            "height": min(height, 8000),
+            "deviceScaleFactor": 1,
+            "mobile": width < 500,
+        },
+    )
+    driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return path
 
 
 def wait_for(driver: WebDriver, css: str, timeout: float = 10):

@@ -41,7 +41,8 @@ def test_the_dashboard_draws_its_charts(signed_in, live_server):
 
 def test_an_order_story_shows_its_events_and_read_rows(signed_in, live_server, shop):
     signed_in.get(f"{live_server.url}/admin/orders_read/ordersummary/")
-    signed_in.find_element(By.LINK_TEXT, str(shop.id)[:8]).click()
+    row = signed_in.find_element(By.LINK_TEXT, str(shop.id)[:8]).find_element(By.XPATH, "../..")
+    row.find_element(By.LINK_TEXT, "story").click()
 
     rows = signed_in.find_elements(By.CSS_SELECTOR, "tr.story-event")
     assert [row.find_elements(By.TAG_NAME, "td")[4].text for row in rows] == [

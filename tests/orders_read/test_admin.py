@@ -1,15 +1,17 @@
 """The read models in the admin: browsable, searchable, filterable, and read-only for everyone."""
 
+import re
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from orders_read.models import CustomerAnalytics, OrderDetails, OrderStatusChange, OrderSummary
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateOrderStatus
-from tests.conftest import make_customer, make_order, make_product, set_status
+from tests.conftest import make_customer, make_order, make_product, read_csv, set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -347,3 +349,106 @@ def test_bulk_delete_action_posted_anyway_deletes_nothing(admin_client, shop):
 
     # then
     assert OrderSummary.objects.filter(order_id__in=selected).count() == 2
+
+
+# --- lists as people read them: CSV export, id prefixes, newest first, labels ------------------
+
+
+def export_url(model: str) -> str:
+    return reverse(f"admin:orders_read_{model}_export")
+
+
+@pytest.mark.parametrize("model", READ_MODELS)
+def test_every_read_model_list_offers_a_csv_export_of_what_it_shows(admin_client, shop, model):
+    content = page(admin_client, changelist(model), q="Ada")
+
+    assert f'href="{export_url(model)}?q=Ada"' in content
+    response = admin_client.get(export_url(model))
+    assert response.status_code == 200
+    assert response.streaming
+    assert len(read_csv(response)) > 1
+
+
+def test_the_export_writes_the_filtered_rows_only_every_page_of_them(admin_client, shop):
+    response = admin_client.get(export_url("ordersummary"), {"status": "cancelled"})
+
+    rows = read_csv(response)
+    assert rows[0][:3] == ["order_id", "customer_id", "customer_name"]
+    assert [row[0] for row in rows[1:]] == [str(shop["cancelled"].id)]
+    assert response["Content-Disposition"].startswith('attachment; filename="ordersummary-')
+
+
+def test_the_export_action_writes_the_selected_rows(admin_client, shop):
+    selected = [str(shop["paid"].id), str(shop["pending"].id)]
+    response = admin_client.post(
+        changelist("ordersummary"), {"action": "export_csv", "_selected_action": selected}
+    )
+
+    assert sorted(row[0] for row in read_csv(response)[1:]) == sorted(selected)
+
+
+def test_exported_text_never_starts_a_spreadsheet_formula(admin_client, shop):
+    OrderSummary.objects.filter(order_id=shop["pending"].id).update(customer_name="=1+1")
+
+    rows = read_csv(admin_client.get(export_url("ordersummary"), {"q": "1+1"}))
+    assert rows[1][2] == "'=1+1"
+
+
+def test_a_bad_filter_on_the_export_is_a_400(admin_client, shop):
+    assert admin_client.get(export_url("ordersummary"), {"order_date__gte": "x"}).status_code == 400
+
+
+def test_the_export_needs_the_view_permission(client, shop, django_user_model):
+    client.force_login(django_user_model.objects.create_user("s", password="x", is_staff=True))
+
+    assert client.get(export_url("ordersummary")).status_code == 403
+
+
+@pytest.mark.parametrize("model", ["ordersummary", "orderdetails", "orderstatuschange"])
+def test_the_eight_characters_a_list_shows_find_the_order(admin_client, shop, model):
+    prefix = str(shop["pending"].id)[:8]
+
+    content = page(admin_client, changelist(model), q=prefix)
+
+    assert "Bo Diddley" in content or str(shop["pending"].id) in content
+    assert str(shop["paid"].id)[:8] not in content or prefix == str(shop["paid"].id)[:8]
+
+
+def test_lists_put_the_newest_first(admin_client, shop):
+    content = page(admin_client, changelist("orderstatuschange"))
+
+    times = re.findall(r'<td class="field-changed\b[^"]*">([^<]+)</td>', content)
+    assert len(times) == 7
+    assert times == sorted(times, reverse=True)
+
+
+def test_payment_methods_show_as_people_say_them(admin_client, shop):
+    content = page(admin_client, changelist("orderdetails"))
+
+    assert "Card" in content and ">card<" not in content
+
+
+def test_the_row_links_to_its_own_page_and_the_story_is_a_link_of_its_own(admin_client, shop):
+    content = page(admin_client, changelist("ordersummary"))
+
+    row_url = reverse("admin:orders_read_ordersummary_change", args=[shop["pending"].id])
+    assert f'<a href="{row_url}"><span class="short-id"' in content
+    assert f'<a href="{reverse("order-story", args=[shop["pending"].id])}">story</a>' in content
+
+
+def test_read_only_rows_have_no_history_button(admin_client, shop):
+    url = reverse("admin:orders_read_ordersummary_change", args=[shop["pending"].id])
+
+    assert "historylink" not in page(admin_client, url)
+
+
+def test_a_status_changed_by_an_admin_action_is_in_recent_actions(admin_client, shop):
+    admin_client.post(
+        reverse("admin:orders_write_order_changelist"),
+        {"action": "mark_confirmed", "_selected_action": [str(shop["pending"].id)]},
+    )
+
+    entry = LogEntry.objects.get()
+    assert entry.object_id == str(shop["pending"].id)
+    assert entry.get_change_message() == "Changed status to confirmed."
+    assert "Order " + str(shop["pending"].id) in page(admin_client, reverse("admin:index"))

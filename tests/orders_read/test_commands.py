@@ -15,6 +15,7 @@ from orders_read.projections import NAMES
 from orders_read.rebuild.replay import projection_rows
 from orders_read.running.status import projection_statuses
 from orders_write.domain import STATUSES
+from orders_write.event_reader import Checkpoint, read_events
 from orders_write.models import Customer, Event, Order, Product
 from tests.conftest import (
     age_of_oldest,
@@ -161,6 +162,19 @@ def test_projection_status_keeps_a_multi_line_error_on_its_projection_line(analy
     # PostgreSQL's messages run over several lines ("...does not exist\nLINE 1: ...").
     assert len(out.splitlines()) == 1 + len(NAMES)
     assert "version" in status_table(out)["customer_analytics"][5]
+
+
+@reads_the_event_store
+def test_projection_status_forgets_an_error_once_it_is_resolved(
+    stalled_customer, broken_customer_analytics
+):
+    broken_customer_analytics()
+    run("catch_up_projections")
+
+    out, _ = run("projection_status")
+
+    assert status_table(out)["customer_analytics"][0] == "current"
+    assert status_table(out)["customer_analytics"][5] == "-"
 
 
 # -- catch_up_projections ---------------------------------------------------------------
@@ -377,7 +391,7 @@ def seeded_events(seed: str) -> list[tuple]:
             run("seed_demo", *TINY_DEMO, "--seed", seed, verbosity=0)
             events = [
                 (e.stream_type, e.version, e.event_type, _without_ids_and_times(e.data))
-                for e in Event.objects.order_by("position")
+                for e in read_events(Checkpoint.START, limit=10_000)
             ]
             raise RolledBack
     except RolledBack:

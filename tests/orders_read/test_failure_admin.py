@@ -53,7 +53,7 @@ def test_failures_changelist_lists_a_real_failure(admin_client, failure):
     assert response.status_code == 200
     assert "customer_analytics" in page and "OrderCreated" in page
     assert "total_orders" in page
-    assert f">{failure.event_position}<" in page
+    assert f">#{failure.event_position}</a>" in page
 
 
 @reads_the_event_store
@@ -205,3 +205,55 @@ def test_a_user_without_the_view_permission_cannot_read_projection_status(client
 
     assert response.status_code == 403
     assert "total_orders" not in response.content.decode()
+
+
+# --- the failure's own page ---------------------------------------------------------------------
+
+
+def change_page(failure: ProjectionFailure) -> str:
+    return reverse("admin:orders_read_projectionfailure_change", args=[failure.pk])
+
+
+def test_a_failures_page_has_retry_and_skip_buttons_that_post_the_actions(admin_client, failure):
+    page = admin_client.get(change_page(failure)).content.decode()
+
+    form = page[page.index('class="failure-actions"') :]
+    assert f'action="{FAILURES}"' in page
+    assert 'name="action" value="retry"' in form and 'name="action" value="skip"' in form
+    assert f'name="_selected_action" value="{failure.pk}"' in form
+    assert "historylink" not in page
+
+
+def test_a_failures_traceback_is_monospace_and_collapsed_with_its_ids_linked(admin_client, failure):
+    page = admin_client.get(change_page(failure)).content.decode()
+
+    assert '<details class="traceback"><summary>Show the traceback (' in page
+    assert '<pre class="traceback">Traceback (most recent call last):' in page
+    events = reverse("admin:orders_write_event_changelist")
+    assert f'href="{events}?stream_id={failure.stream_id}"' in page
+    assert reverse("admin:orders_write_event_change", args=[failure.event_position]) in page
+
+
+def test_a_viewer_gets_no_buttons_on_a_failures_page(client, failure):
+    client.force_login(make_viewer())
+
+    page = client.get(change_page(failure)).content.decode()
+    assert 'name="action" value="retry"' not in page
+
+
+def test_the_failure_list_shows_the_open_ones_unless_asked(admin_client, failure):
+    ProjectionFailure.objects.filter(pk=failure.pk).update(resolution=ProjectionFailure.SKIPPED)
+
+    assert f"#{failure.pk}<" not in admin_client.get(FAILURES).content.decode()
+    resolved = admin_client.get(FAILURES, {"state": "resolved"}).content.decode()
+    assert f"#{failure.pk}<" in resolved
+    assert f"#{failure.pk}<" in admin_client.get(FAILURES, {"state": "all"}).content.decode()
+
+
+def test_a_resolved_failure_leaves_the_status_without_its_error(failure):
+    assert "total_orders" in projection_statuses()[NAMES.index("customer_analytics")].last_error
+
+    ProjectionFailure.objects.filter(pk=failure.pk).update(resolution=ProjectionFailure.RETRIED)
+
+    status = projection_statuses()[NAMES.index("customer_analytics")]
+    assert (status.last_error, status.open_failures) == ("", 0)

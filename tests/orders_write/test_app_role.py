@@ -30,6 +30,8 @@ FORBIDDEN = [
     "SET session_replication_role = replica",
     "DROP TABLE order_summary_view",
     "CREATE TABLE forged (id int)",
+    "UPDATE customer_keys SET key = key",
+    "TRUNCATE customer_keys",
 ]
 
 
@@ -122,6 +124,40 @@ def test_the_application_runs_every_command_and_read_as_its_role(running_as):
 
 
 @postgresql_only
+def test_the_application_role_may_only_read_insert_and_delete_customer_keys(app_role):
+    with _as(app_role) as role_connection:
+        rights = role_connection.execute(
+            "SELECT privilege, has_table_privilege(current_user, 'customer_keys', privilege) "
+            "FROM unnest(ARRAY['SELECT', 'INSERT', 'DELETE', 'UPDATE', 'TRUNCATE']) AS privilege"
+        ).fetchall()
+    assert dict(rights) == {
+        "SELECT": True,
+        "INSERT": True,
+        "DELETE": True,
+        "UPDATE": False,
+        "TRUNCATE": False,
+    }
+
+
+@postgresql_only
+def test_the_application_forgets_a_customer_as_its_role(running_as):
+    client = APIClient()
+    client.force_authenticate(User.objects.create_superuser("root", "r@example.com", "pw-123456"))
+    customer_id = client.post(
+        "/api/customers/", {"name": "Ada", "email": "ada@example.com"}
+    ).json()["customer_id"]
+
+    forgotten = client.post(
+        f"/api/customers/{customer_id}/forget/", {"reason": "Ticket 1"}, format="json"
+    )
+
+    assert forgotten.status_code == 200, forgotten.json()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM customer_keys WHERE customer_id = %s", [customer_id])
+        assert cursor.fetchone()[0] == 0
+
+
+@postgresql_only
 def test_tables_a_rebuild_creates_are_open_to_the_application_role(app_role):
     customer = make_customer()
     make_product()
@@ -148,6 +184,7 @@ def test_the_sql_it_would_run_keeps_the_event_store_append_only(capsys):
     printed = capsys.readouterr().out
     assert 'GRANT SELECT, INSERT ON TABLE "events" TO "orders_app";' in printed
     assert 'REVOKE ALL ON TABLE "events" FROM "orders_app";' in printed
+    assert 'GRANT SELECT, INSERT, DELETE ON TABLE "customer_keys" TO "orders_app";' in printed
     assert "NOSUPERUSER" in printed
     assert not _role_exists("orders_app")
 

@@ -22,6 +22,7 @@ from orders_write.event_reader import (
     lag,
     last_position_at_or_before,
     read_events,
+    recorded_events,
     wait_for_event_writers,
 )
 from orders_write.event_store import RecordedEvent
@@ -38,8 +39,7 @@ def record_some_events() -> list[RecordedEvent]:
     ann, pen = make_customer(), make_product(unit_price="2.50")
     order = make_order(ann, [(pen, 3)])
     set_status(order.id, "confirmed", "paid")
-    rows = Event.objects.order_by("transaction_id", "position")
-    return [RecordedEvent.from_row(row) for row in rows]
+    return recorded_events(Event.objects.order_by("transaction_id", "position"))
 
 
 def read_all(after: Checkpoint = Checkpoint.START, *, batch: int) -> list[RecordedEvent]:
@@ -81,8 +81,7 @@ def command_left_open() -> Iterator[tuple[threading.Event, list[RecordedEvent]]]
 
 
 def _events_of(*stream_ids) -> list[RecordedEvent]:
-    rows = Event.objects.filter(stream_id__in=stream_ids).order_by("position")
-    return [RecordedEvent.from_row(row) for row in rows]
+    return recorded_events(Event.objects.filter(stream_id__in=stream_ids).order_by("position"))
 
 
 # -- Checkpoint ----------------------------------------------------------------------------

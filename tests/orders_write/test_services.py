@@ -22,6 +22,7 @@ from orders_write.commands import (
     UpdateOrderStatus,
     UpdateProduct,
 )
+from orders_write.event_reader import recorded_events
 from orders_write.event_store import RecordedEvent, load_stream
 from orders_write.exceptions import (
     ConcurrencyConflict,
@@ -68,11 +69,11 @@ def last_position() -> int:
     return Event.objects.aggregate(last=Max("position"))["last"] or 0
 
 
-def events_after(position: int) -> list[Event]:
-    return list(Event.objects.filter(position__gt=position).order_by("position"))
+def events_after(position: int) -> list[RecordedEvent]:
+    return recorded_events(Event.objects.filter(position__gt=position).order_by("position"))
 
 
-def stored(event: Event) -> tuple:
+def stored(event: RecordedEvent) -> tuple:
     return (event.stream_type, event.stream_id, event.version, event.event_type, event.data)
 
 
@@ -111,7 +112,7 @@ def test_register_customer_records_customer_registered_and_sends_its_signal(cont
         {"customer_id": str(customer.id), "name": "Ann Lee", "email": "ann@example.com"},
     )
     assert event.metadata == metadata_of("RegisterCustomer", context)
-    assert sent == [RecordedEvent.from_row(event)]
+    assert sent == [event]
     row = Customer.objects.get(pk=customer.id)
     assert (row.name, row.email, row.version, row.created_at) == (
         "Ann Lee",
@@ -143,7 +144,7 @@ def test_update_customer_records_customer_updated_with_changed_fields(customer, 
         },
     )
     assert event.metadata == metadata_of("UpdateCustomer", context)
-    assert sent == [RecordedEvent.from_row(event)]
+    assert sent == [event]
     row = Customer.objects.get(pk=customer.id)
     assert (row.name, row.email, row.version) == (customer.name, "new@example.com", 2)
 
@@ -166,7 +167,7 @@ def test_add_product_records_product_added_with_a_two_place_price(context):
         {"product_id": str(product.id), "name": "Pen", "category": "office", "unit_price": "12.50"},
     )
     assert event.metadata == metadata_of("AddProduct", context)
-    assert sent == [RecordedEvent.from_row(event)]
+    assert sent == [event]
     row = Product.objects.get(pk=product.id)
     assert (row.name, row.category, row.unit_price, row.version) == (
         "Pen",
@@ -200,7 +201,7 @@ def test_update_product_records_product_updated_with_changed_fields(product, con
         },
     )
     assert event.metadata == metadata_of("UpdateProduct", context)
-    assert sent == [RecordedEvent.from_row(event)]
+    assert sent == [event]
     row = Product.objects.get(pk=product.id)
     assert (row.category, row.unit_price, row.version) == ("toys", Decimal("7.25"), 2)
 
@@ -256,7 +257,7 @@ def test_create_order_records_order_created_with_everything_projections_need(con
             "status": "pending",
         },
     )
-    assert sent == [RecordedEvent.from_row(event)]
+    assert sent == [event]
     metadata = dict(event.metadata)
     fingerprint = metadata.pop("command_fingerprint")
     assert metadata == metadata_of("CreateOrder", context)
@@ -309,7 +310,7 @@ def test_update_order_status_records_old_and_new_status_with_who_and_why(order, 
         },
     )
     assert event.metadata == metadata_of("UpdateOrderStatus", context)
-    assert sent == [RecordedEvent.from_row(event)]
+    assert sent == [event]
     row = Order.objects.get(pk=order.id)
     assert (row.status, row.version, row.updated_at) == ("confirmed", 2, AT_IN_ROWS)
 

@@ -4,12 +4,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from psycopg import sql
 
-from orders_write.models import Event
+from orders_write.models import CustomerKey, Event
 
 # Tables the application reads but never changes: the event store is append-only, and the
-# migrations' record belongs to whoever migrates.
+# migrations' record belongs to whoever migrates. A customer's key is made once and only
+# ever deleted (forgetting them), never changed.
 APPEND_ONLY = {Event._meta.db_table}
 READ_ONLY = {"django_migrations"}
+INSERT_DELETE_ONLY = {CustomerKey._meta.db_table}
+KEPT = {
+    **dict.fromkeys(APPEND_ONLY, "SELECT, INSERT"),
+    **dict.fromkeys(READ_ONLY, "SELECT"),
+    **dict.fromkeys(INSERT_DELETE_ONLY, "SELECT, INSERT, DELETE"),
+}
 ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 
@@ -44,7 +51,7 @@ def role_statements(role: str, password: str | None, database: str, tables: list
         ).format(name),
     ]
     for table in tables:
-        kept = "SELECT, INSERT" if table in APPEND_ONLY else "SELECT"
+        kept = KEPT[table]
         statements += [
             sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(sql.Identifier(table), name),
             sql.SQL("GRANT {} ON TABLE {} TO {}").format(
@@ -57,7 +64,8 @@ def role_statements(role: str, password: str | None, database: str, tables: list
 class Command(BaseCommand):
     help = (
         "Create or update the PostgreSQL role the application runs as: it may read and write "
-        "the other tables but only SELECT and INSERT the event store; it owns nothing, so it "
+        "the other tables but only SELECT and INSERT the event store, and only SELECT, INSERT and "
+        "DELETE the customers' keys; it owns nothing, so it "
         "cannot TRUNCATE, ALTER or drop a table, nor disable the append-only trigger. Run it as "
         "the tables' owner, after each migrate."
     )
@@ -87,7 +95,7 @@ class Command(BaseCommand):
                 f"{role!r} is the role this command runs as (the tables' owner): name another."
             )
         tables = connection.introspection.table_names()
-        guarded = sorted((APPEND_ONLY | READ_ONLY) & set(tables))
+        guarded = sorted(KEPT.keys() & set(tables))
         statements = role_statements(role, password, connection.settings_dict["NAME"], guarded)
         if options["sql"]:
             with connection.cursor() as cursor:

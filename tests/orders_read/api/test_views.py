@@ -533,7 +533,7 @@ def test_listing_costs_the_same_number_of_queries_whatever_the_page_size(reader_
 # --- GET /api/orders/{id}/ ---------------------------------------------------------------------
 
 
-def test_order_details_show_items_addresses_payment_history_and_version(reader_api, customer):
+def test_order_details_show_items_addresses_payment_history_and_version(admin_api, customer):
     # given
     pen = make_product(name="Pen", category="office", unit_price="1.50")
     book = make_product(name="Book", category="books", unit_price="12.00")
@@ -549,7 +549,7 @@ def test_order_details_show_items_addresses_payment_history_and_version(reader_a
     )
 
     # when
-    response = reader_api.get(order_url(order.id))
+    response = admin_api.get(order_url(order.id))
 
     # then
     assert response.status_code == 200
@@ -618,7 +618,7 @@ def test_malformed_order_id_is_a_404_not_a_500(reader_api):
 # --- GET /api/customers/{id}/analytics/ --------------------------------------------------------
 
 
-def test_customer_analytics_returns_the_customers_row(reader_api, customer):
+def test_customer_analytics_returns_the_customers_row(admin_api, customer):
     # given
     book = make_product(category="books", unit_price="100.00")
     lamp = make_product(category="home", unit_price="30.00")
@@ -626,7 +626,7 @@ def test_customer_analytics_returns_the_customers_row(reader_api, customer):
     make_order(customer, [(lamp, 1)], context=at(2026, 6, 2, 10))
 
     # when
-    response = reader_api.get(analytics_url(customer.id))
+    response = admin_api.get(analytics_url(customer.id))
 
     # then
     assert response.status_code == 200

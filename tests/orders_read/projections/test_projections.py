@@ -19,8 +19,7 @@ from orders_read.projections.backends import project_live
 from orders_read.rebuild.replay import projection_rows, rebuild, verify
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateCustomer, UpdateProduct
-from orders_write.event_store import RecordedEvent
-from orders_write.models import Event
+from orders_write.event_reader import Checkpoint, read_events
 from tests.conftest import make_customer, make_order, make_product, set_status
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +211,7 @@ def test_delivering_every_event_twice_changes_nothing():
     services.update_product(UpdateProduct(product_id=pen.id, name="Renamed pen"))
     before = all_rows()
 
-    events = [RecordedEvent.from_row(row) for row in Event.objects.order_by("position")]
+    events = read_events(Checkpoint.START, limit=1000)
     for event in events:
         project_live([event], list(PROJECTIONS))
     project_live(events, list(PROJECTIONS))

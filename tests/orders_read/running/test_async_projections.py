@@ -29,6 +29,7 @@ from orders_read.projections import NAMES
 from orders_read.rebuild.replay import verify
 from orders_read.running.coordination import NUDGE_KEY, dirty_key, worker_lock
 from orders_read.running.status import projection_statuses
+from orders_read.running.sweeping import HEARTBEAT_KEY, SWEEP_PENDING_KEY, SWEEP_TASK
 from orders_read.running.tasks import sweep
 from orders_write.event_reader import Checkpoint, checkpoint_at, head
 from tests.conftest import make_customer, make_order, make_product, order_body, set_status
@@ -309,3 +310,67 @@ def test_a_rebuild_while_workers_run_loses_nothing(customer, product):
 
     assert verify(list(NAMES)) == []
     assert OrderSummary.objects.count() == CustomerAnalytics.objects.get().total_orders
+
+
+def test_a_sweep_retries_at_once_once_the_cause_is_gone(
+    customer, product, analytics_schema, settings
+):
+    settings.PROJECTION_RETRY_SECONDS = 600  # no retry is due for ten minutes
+    settle()  # the customer's registration is applied before the schema breaks
+    analytics_schema.break_column()
+    make_order(customer, [(product, 2)])
+    settle()
+    sweep()  # the failed event still fails: nothing is retried, nothing recorded
+    time.sleep(1)
+    assert (state_of("customer_analytics"), ProjectionFailure.objects.get().attempts) == (
+        "stalled",
+        1,
+    )
+
+    analytics_schema.repair()
+    sweep()
+    wait_until(lambda: state_of("customer_analytics") == "current", timeout=10)
+
+    assert ProjectionFailure.objects.get().resolution == ProjectionFailure.RETRIED
+    assert verify(list(NAMES)) == []
+
+
+def test_metrics_say_whether_a_worker_is_alive(client, settings):
+    settings.METRICS_TOKEN = "scrape"
+    cache.delete(HEARTBEAT_KEY)
+
+    def workers_alive() -> str:
+        page = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape").content.decode()
+        return next(line for line in page.splitlines() if line.startswith(ALIVE_METRIC))
+
+    assert workers_alive() == f"{ALIVE_METRIC} 0.0"
+    sweep.delay()
+    wait_until(lambda: workers_alive() == f"{ALIVE_METRIC} 1.0", timeout=10)
+
+
+ALIVE_METRIC = "orders_projection_workers_alive"
+
+
+def test_beat_keeps_one_sweep_waiting_while_no_worker_consumes(tmp_path):
+    from celery.beat import ScheduleEntry
+
+    from orders_read.running.beat import OneSweepPendingScheduler
+
+    settle()
+    quiet()
+    app.control.cancel_consumer("celery", reply=True)
+    cache.delete(SWEEP_PENDING_KEY)
+    scheduler = OneSweepPendingScheduler(app=app, schedule_filename=str(tmp_path / "beat"))
+    entry = ScheduleEntry(name="sweep", task=SWEEP_TASK, schedule=1, app=app)
+    try:
+        for _ in range(5):
+            scheduler.apply_async(entry, advance=False)
+        with app.connection_for_read() as connection:
+            waiting = connection.default_channel.client.llen("celery")
+    finally:
+        scheduler.close()
+        app.control.purge()
+        cache.delete(SWEEP_PENDING_KEY)
+        app.control.add_consumer("celery", reply=True)
+
+    assert waiting == 1
