@@ -12,27 +12,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.signals import request_started
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from config.api.errors import DATABASE_UNAVAILABLE, ErrorCode, error_body, unavailable_side
+from config.celery import app
+from orders_read.running.runner import active_runner
+
 logger = logging.getLogger(__name__)
-
-
-def failed_databases() -> set[str]:
-    """Return the aliases of the databases the current request failed to use."""
-    return {conn.alias for conn in connections.all(initialized_only=True) if conn.errors_occurred}
-
-
-def _forget_earlier_failures(**kwargs: object) -> None:
-    # Django clears the flag of an open connection; one that never opened keeps it.
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is None:
-            conn.errors_occurred = False
-
-
-request_started.connect(_forget_earlier_failures, dispatch_uid="config.dependencies.forget")
 
 
 @dataclass(frozen=True)
@@ -52,7 +40,7 @@ def dependency_statuses() -> list[Dependency]:
         checks.append(("read database", "reads, projections", _database_check("read")))
     if settings.REDIS_URL:
         checks.append(("Redis cache", "shared throttles and caches", _cache_check))
-    if settings.PROJECTION_MODE == "async":
+    if active_runner().uses_workers:
         checks += [
             ("Celery broker", "nudging the projection workers", _broker_check),
             ("projection workers", "keeping the read side current", _workers_check),
@@ -81,17 +69,13 @@ def _cache_check() -> None:
 
 
 def _broker_check() -> None:
-    from config.celery import app
-
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=settings.REDIS_TIMEOUT_SECONDS)
 
 
 def _workers_check() -> None:
-    from orders_read.running.sweeping import heartbeat_age, workers_alive
-
-    if not workers_alive():
-        age = heartbeat_age()
+    alive, age = active_runner().workers_heartbeat()
+    if not alive:
         raise RuntimeError("no sweep ever ran" if age is None else f"last sweep {age:.0f} s ago")
 
 
@@ -119,13 +103,6 @@ class UnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from config.api.errors import (
-            DATABASE_UNAVAILABLE,
-            ErrorCode,
-            error_body,
-            unavailable_side,
-        )
-
         if not isinstance(exception, DATABASE_UNAVAILABLE):
             return None
         error = unavailable_side(request)

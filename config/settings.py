@@ -325,6 +325,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "orders_read.api.freshness.document_positions",
+        "orders_write.api.document_event_positions",
         "config.api.schema.reference_enums_in_parameters",
         "config.api.schema.link_operations",
     ],

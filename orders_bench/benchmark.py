@@ -29,6 +29,7 @@ from access.groups import ensure_viewer_group
 from orders_bench.bulk_load import Catalogue, load_history
 from orders_read import queries
 from orders_read.cache import forget_popular_products
+from orders_read.progress import Progress
 from orders_write import domain, services
 from orders_write.commands import Address, CreateOrder, OrderLine, UpdateOrderStatus
 from orders_write.event_reader import count_events
@@ -37,7 +38,6 @@ from orders_write.models import Customer, Order, OrderItem, Product
 from orders_write.write_guard import writes_outside_services
 
 ADDRESS = Address(line1="1 High Street", city="Leeds", postal_code="LS1", country="GB")
-Progress = Callable[[int, int], None]
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

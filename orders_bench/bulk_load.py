@@ -4,7 +4,7 @@ side must then be rebuilt from the events.
 """
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,16 +15,17 @@ from django.db import connection, models
 from django.utils import timezone
 
 from orders_bench.demo import status_path
+from orders_read.progress import Progress
 from orders_read.projections.bulk_copy import copy_rows
 from orders_write import domain
+from orders_write.event_store import event_row, seal_rows
 from orders_write.events import CustomerRegistered, DomainEvent, ProductAdded
 from orders_write.models import Customer, CustomerKey, Event, Order, OrderItem, Product
-from orders_write.personal_data import KeyRing, new_key, personal_fields, seal
+from orders_write.personal_data import new_key
 from orders_write.write_guard import writes_outside_services
 
 CATEGORIES = ("books", "electronics", "garden", "kitchen", "office", "toys", "sports", "beauty")
 ADDRESS = {"line1": "1 High Street", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -37,24 +38,13 @@ class _Rows:
         self.by_model.setdefault(model, []).append(row)
 
     def event(self, event: DomainEvent, version: int, command: str, at: datetime) -> None:
-        self.add(
-            Event,
-            {
-                "stream_type": event.stream_type,
-                "stream_id": event.stream_id,
-                "version": version,
-                "event_type": event.event_type,
-                "schema_version": event.schema_version,
-                "data": event.data(),
-                "metadata": {
-                    "actor": "bulk_load",
-                    "command": command,
-                    "correlation_id": str(uuid4()),
-                    "causation_id": str(uuid4()),
-                },
-                "recorded_at": at,
-            },
-        )
+        metadata = {
+            "actor": "bulk_load",
+            "command": command,
+            "correlation_id": str(uuid4()),
+            "causation_id": str(uuid4()),
+        }
+        self.add(Event, event_row(event, version=version, metadata=metadata, recorded_at=at))
 
 
 def _write_batch(rows: _Rows) -> None:
@@ -62,16 +52,7 @@ def _write_batch(rows: _Rows) -> None:
     with writes_outside_services("bulk_load"):
         for model in (CustomerKey, Customer, Product, Order, OrderItem):
             copy_rows(model, rows.by_model.get(model, []))
-        copy_rows(Event, _sealed(rows.by_model.get(Event, [])))
-
-
-def _sealed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the event rows with their personal fields sealed (the batch's keys in one query)."""
-    personal = [e for e in events if personal_fields(e["event_type"], e["data"])]
-    ring = KeyRing.of(e["data"]["customer_id"] for e in personal)
-    for event in personal:
-        event["data"] = seal(event["event_type"], event["data"], ring)
-    return events
+        copy_rows(Event, seal_rows(rows.by_model.get(Event, [])))
 
 
 @dataclass

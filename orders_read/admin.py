@@ -25,7 +25,8 @@ from .models import (
     ProductSales,
     ProjectionFailure,
 )
-from .running.catch_up import CatchUpResult, catch_up, skip_failure
+from .running.catch_up import catch_up, skip_failure
+from .running.runner import CatchUpResult
 
 BOOKKEEPING = ("Bookkeeping", {"fields": ("version", "projected_at"), "classes": ("collapse",)})
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class OrdersReadConfig(AppConfig):
@@ -7,19 +8,21 @@ class OrdersReadConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Connect each event's signal to the projections whose handler tables name it
-        (inline mode), or to the nudge of the projection workers (async mode)."""
+        """Choose the runner of PROJECTION_MODE, and connect each event's signal to its
+        receiver: the projections whose handler tables name the event (inline), or the
+        nudge of the projection workers (async)."""
         from orders_write.signals import SIGNAL_FOR_EVENT_TYPE
 
-        from .projections import event_types
-        from .running.catch_up import inline_receiver
-        from .running.mode import projections_are_async
-        from .running.nudges import nudge_after_commit
+        from .projections import event_classes
+        from .running.inline import InlineRunner
+        from .running.workers import WorkerRunner
 
-        for event_type in event_types():
-            receiver = (
-                nudge_after_commit if projections_are_async() else inline_receiver(event_type)
-            )
+        runners = {"inline": InlineRunner, "async": WorkerRunner}
+        self.runner = runners[settings.PROJECTION_MODE]()
+        for event_class in event_classes():
+            event_type = event_class.__name__
             SIGNAL_FOR_EVENT_TYPE[event_type].connect(
-                receiver, weak=False, dispatch_uid=f"orders_read.project_{event_type}"
+                self.runner.receiver(event_class),
+                weak=False,
+                dispatch_uid=f"orders_read.project_{event_type}",
             )

@@ -7,25 +7,18 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from .api.freshness import reflected_position, standing
-
 GENERATION_KEY = "orders_read:popular_products:generation"
 TIMEOUT_SECONDS = 300
-SALES = ("product_sales",)
 
 
-def cached_popular_products(
-    key: str, compute: Callable[[], Any], *, position: int | None = None
-) -> Any:
-    """Return the cached answer for `key` at the sales projection's `position` (read now if not
-    given) in the current sales generation, computing it once.
+def cached_popular_products(key: str, compute: Callable[[], Any], *, position: int) -> Any:
+    """Return the cached answer for `key` at the sales projection's `position` in the current
+    sales generation, computing it once.
 
     The position in the key keeps every process, each with a cache of its own or not, from
     answering with sales older than the position it reports; the generation, bumped at each
     sale and rebuild, forgets answers in the processes that share this cache.
     """
-    if position is None:
-        position = reflected_position(standing(SALES))
     generation = cache.get_or_set(GENERATION_KEY, time.time_ns, timeout=None)
     return cache.get_or_set(
         f"orders_read:popular_products:{generation}:{position}:{key}", compute, TIMEOUT_SECONDS

@@ -3,11 +3,10 @@ and the projections' own bookkeeping."""
 
 from django.db import models
 
+from orders_write.domain import STATUSES
 from orders_write.event_reader import Checkpoint
 
-STATUS_CHOICES = [
-    (s, s) for s in ("pending", "confirmed", "paid", "shipped", "delivered", "cancelled")
-]
+STATUS_CHOICES = [(status, status) for status in STATUSES]
 SEGMENT_CHOICES = [("new", "new"), ("regular", "regular"), ("vip", "vip")]
 
 # Digits of a money sum over a customer's orders or a product's days: more than any number of

@@ -21,6 +21,7 @@ from .models import (
     ProductSalesWindow,
 )
 from .projections.product_sales import WINDOWS, days_since, window_totals
+from .running.standing import reflected_position, standing
 
 POPULAR_LIMIT = 10
 ORDERINGS = ("order_date", "-order_date", "total_amount", "-total_amount")
@@ -96,6 +97,9 @@ def get_product_sales(
     return days.order_by("sale_date")
 
 
+SALES = ("product_sales",)
+
+
 def get_popular_products(days: int = 30, *, position: int | None = None) -> list[dict[str, Any]]:
     """Return the top products by units sold over the last `days` days, today included.
 
@@ -104,6 +108,8 @@ def get_popular_products(days: int = 30, *, position: int | None = None) -> list
     a cache older than that position.
     """
     today = timezone.now().date()
+    if position is None:
+        position = reflected_position(standing(SALES))
     return cached_popular_products(
         f"{days}:{today.isoformat()}", lambda: _popular_products(days, today), position=position
     )

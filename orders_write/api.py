@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.schema import ApiSchema
+from config.api.schema import ApiSchema, add_position_header, operations_of
 from config.correlation import request_correlation_id
 
 from . import domain, services
@@ -303,3 +303,10 @@ class OrderCommandViewSet(CommandViewSet):
             UpdateOrderStatus(order_id=order_id, **data), context=command_context(request)
         )
         return self.committed(OrderStatusOutput, order)
+
+
+def document_event_positions(result: dict, generator: Any, **kwargs: Any) -> dict:
+    """drf-spectacular hook: document `X-Event-Position` on every command."""
+    for operation in operations_of(result, generator, CommandViewSet):
+        add_position_header(operation, "X-Event-Position", "Position of the command's last event.")
+    return result

@@ -284,7 +284,7 @@ def position_of(checkpoint: Checkpoint) -> int:
 
 
 # The store's latest position (NULL when empty), for queries that read it with other rows.
-HEAD_SQL = f"SELECT position FROM {TABLE} ORDER BY position DESC LIMIT 1"  # noqa: S608
+HEAD_SQL = f"SELECT position FROM {TABLE} ORDER BY position DESC LIMIT 1"  # noqa: S608 (the model's table name)
 
 
 def head() -> Head:

@@ -125,31 +125,46 @@ def last_appended_position() -> int | None:
     return _last_appended.get()
 
 
+def event_row(
+    event: DomainEvent, *, version: int, metadata: dict[str, Any], recorded_at: datetime
+) -> dict[str, Any]:
+    """Return the columns (by attribute name) of the row that stores `event` at `version`
+    of its stream; the database sets the position and the transaction id."""
+    return {
+        "stream_type": event.stream_type,
+        "stream_id": event.stream_id,
+        "version": version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "data": event.data(),
+        "metadata": metadata,
+        "recorded_at": recorded_at,
+    }
+
+
+def seal_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return event rows (`event_row`'s) with their personal fields sealed under their
+    customers' keys, read in one query."""
+    personal = [row for row in rows if personal_fields(row["event_type"], row["data"])]
+    ring = KeyRing.of(row["data"]["customer_id"] for row in personal)
+    sealed = {id(row): seal(row["event_type"], row["data"], ring) for row in personal}
+    return [{**row, "data": sealed[id(row)]} if id(row) in sealed else row for row in rows]
+
+
 def append(
     events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
     """Append one stream's new events after `after_version` and send their signals; personal
     fields are stored sealed under their customer's key, and the signals carry them in clear."""
     now = timezone.now()
-    clear = [event.data() for event in events]
-    personal = zip(events, clear, strict=True)
-    ring = KeyRing.of(d["customer_id"] for e, d in personal if personal_fields(e.event_type, d))
-    rows = Event.objects.bulk_create(
-        [
-            Event(
-                stream_type=event.stream_type,
-                stream_id=event.stream_id,
-                version=after_version + offset,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                data=seal(event.event_type, data, ring),
-                metadata=metadata,
-                recorded_at=now,
-            )
-            for offset, (event, data) in enumerate(zip(events, clear, strict=True), start=1)
-        ]
-    )
-    recorded = [RecordedEvent.from_row(row, data) for row, data in zip(rows, clear, strict=True)]
+    clear = [
+        event_row(event, version=version, metadata=metadata, recorded_at=now)
+        for version, event in enumerate(events, start=after_version + 1)
+    ]
+    rows = Event.objects.bulk_create([Event(**row) for row in seal_rows(clear)])
+    recorded = [
+        RecordedEvent.from_row(row, fields["data"]) for row, fields in zip(rows, clear, strict=True)
+    ]
     _last_appended.set(recorded[-1].position)
     for event in recorded:
         SIGNAL_FOR_EVENT_TYPE[event.event_type].send(sender=Event, event=event)

@@ -10,8 +10,10 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import QuerySet
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
@@ -26,7 +28,7 @@ from orders_write.commands import (
     RegisterCustomer,
     UpdateOrderStatus,
 )
-from orders_write.models import Customer, Order, Product
+from orders_write.models import Customer, Event, Order, Product
 
 _numbers = itertools.count(1)
 
@@ -37,6 +39,22 @@ ADDRESS = {"line1": "1 Main Street", "city": "Lyon", "postal_code": "69001", "co
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent PostgreSQL transactions"
 )
+
+
+def left_to_apply(failed_position: int) -> QuerySet[Event]:
+    """Return the events a projection stalled at the event at `failed_position` has still to
+    apply: that event and the later ones (on PostgreSQL, from its transaction's first event
+    on, as catch-up reads whole transactions)."""
+    failed = Event.objects.get(position=failed_position)
+    if connection.vendor == "postgresql":
+        return Event.objects.filter(transaction_id__gte=failed.transaction_id)
+    return Event.objects.filter(position__gte=failed_position)
+
+
+def age_of_oldest(events: QuerySet[Event]) -> float:
+    """Return how many seconds ago the oldest of `events` was recorded."""
+    oldest = min(events.values_list("recorded_at", flat=True))
+    return (timezone.now() - oldest).total_seconds()
 
 
 def error_fields(response) -> set[str | None]:

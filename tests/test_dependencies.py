@@ -175,7 +175,7 @@ def test_a_redis_outage_is_logged_once(admin_api, customer, redis_at, dead_port,
 
 
 def test_a_nudge_never_holds_the_command(admin_api, customer, product, redis_at, frozen_port):
-    from orders_read.running.nudges import request_nudge
+    from orders_read.running.workers import request_nudge
 
     redis_at(frozen_port)
     started = time.monotonic()

@@ -272,8 +272,8 @@ def trace() -> dict[str, int]:
     aggregates = {model.__name__: ("COUNT(*)", model) for model in counted}
     for model in (Customer, Product, Order):
         aggregates[f"{model.__name__} versions"] = ("SUM(version)", model)
-    # One round trip; table names come from the models, never from input.
-    subqueries = [f"(SELECT {sql} FROM {table(model)})" for sql, model in aggregates.values()]  # noqa: S608
+    # One round trip.
+    subqueries = [f"(SELECT {sql} FROM {table(model)})" for sql, model in aggregates.values()]  # noqa: S608 (names from the models)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(subqueries)}")
         traced = dict(zip(aggregates, cursor.fetchone(), strict=True))
@@ -825,7 +825,7 @@ def command_sequences_keep_every_promise(opening: list, sequence: list) -> None:
 def test_random_command_sequences_keep_every_promise_of_the_design(record_property, capsys, caplog):
     STATS.clear()
     # The projection failures are provoked; their logged tracebacks would bury a real failure.
-    caplog.set_level(logging.CRITICAL, logger="orders_read.running.catch_up")
+    caplog.set_level(logging.CRITICAL, logger="orders_read.running.failures")
 
     command_sequences_keep_every_promise()
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
+from config.database_failures import failed_databases
 from orders_write.exceptions import CommandTimedOut, DomainError, InvalidCommand, NotFound
 
 logger = logging.getLogger(__name__)
@@ -168,8 +169,6 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
 
 def unavailable_side(request: Any) -> Unavailable:
     """Return the 503 naming the side whose database the request could not reach."""
-    from config.dependencies import failed_databases
-
     failed = failed_databases()
     read_side, reads = settings.READ_DATABASE, getattr(request, "method", "GET") in SAFE_METHODS
     if read_side in failed and (reads or "default" not in failed):

@@ -1,5 +1,6 @@
 """The OpenAPI schema of the whole API: error responses, enums and links declared once here."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -102,6 +103,27 @@ class ApiSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         return [*super().get_override_parameters(), CORRELATION_ID, *RESPONSE_HEADERS]
+
+
+POSITION_HEADER = {"schema": {"type": "integer"}}
+
+
+def operations_of(result: dict[str, Any], generator: Any, view_class: type) -> Iterator[dict]:
+    """Yield the schema's operations served by views of `view_class` (for hooks)."""
+    for path, _, method, view in generator._get_paths_and_endpoints():
+        operation = result["paths"].get(path, {}).get(method.lower())
+        if operation is not None and isinstance(view, view_class):
+            yield operation
+
+
+def add_position_header(operation: dict[str, Any], name: str, description: str) -> None:
+    """Document an event position header on every success response of `operation`."""
+    for code, response in operation["responses"].items():
+        if code.startswith("2"):
+            response.setdefault("headers", {})[name] = {
+                **POSITION_HEADER,
+                "description": description,
+            }
 
 
 def reference_enums_in_parameters(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

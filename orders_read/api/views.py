@@ -26,6 +26,14 @@ from orders_read.models import (
     ProductSales,
     ProjectionState,
 )
+from orders_read.projections import (
+    customer_analytics,
+    order_details,
+    order_status_history,
+    order_summary,
+    product_sales,
+)
+from orders_read.projections.rows import Projection
 from orders_read.running.status import projection_statuses
 
 from .filters import OrderSummaryFilter, search_criteria
@@ -138,8 +146,8 @@ class OrderViewSet(ReflectsProjections, TakesQueryParameters, viewsets.GenericVi
     def read_model(self) -> type[OrderSummary | OrderDetails]:
         return OrderDetails if self.action == "retrieve" else OrderSummary
 
-    def projections_read(self) -> tuple[str, ...]:
-        return ("order_details",) if self.action == "retrieve" else ("order_summary",)
+    def projection_read(self) -> Projection:
+        return order_details.PROJECTION if self.action == "retrieve" else order_summary.PROJECTION
 
     def taken_query_parameters(self) -> tuple[str, ...]:
         return self.query_parameters if self.action == "list" else ()
@@ -171,7 +179,7 @@ class OrderViewSet(ReflectsProjections, TakesQueryParameters, viewsets.GenericVi
 class CustomerOrdersView(ReflectsProjections, TakesQueryParameters, APIView):
     """List a customer's order summaries, newest first, page by page (`page`, `size`)."""
 
-    projections = ("order_summary",)
+    projection = order_summary.PROJECTION
     permission_classes = [CanViewReadModel]
     read_model = OrderSummary
     schema = QuerySchema()
@@ -213,7 +221,7 @@ def _page_link(url: str, number: int) -> str:
 class OrderHistoryView(ReflectsProjections, TakesQueryParameters, APIView):
     """List an order's status changes, oldest first."""
 
-    projections = ("order_status_history",)
+    projection = order_status_history.PROJECTION
     permission_classes = [CanViewReadModel]
     read_model = OrderStatusChange
     serializer_class = OrderStatusChangeSerializer
@@ -229,7 +237,7 @@ class OrderHistoryView(ReflectsProjections, TakesQueryParameters, APIView):
 class CustomerAnalyticsView(ReflectsProjections, TakesQueryParameters, APIView):
     """Show a customer's order count, spending, favourite category and segment."""
 
-    projections = ("customer_analytics",)
+    projection = customer_analytics.PROJECTION
     permission_classes = [CanViewReadModel]
     read_model = CustomerAnalytics
     serializer_class = CustomerAnalyticsSerializer
@@ -245,7 +253,7 @@ class CustomerAnalyticsView(ReflectsProjections, TakesQueryParameters, APIView):
 class PopularProductsView(ReflectsProjections, TakesQueryParameters, APIView):
     """List the 10 products with the most units sold over the last `days` days (default 30)."""
 
-    projections = ("product_sales",)
+    projection = product_sales.PROJECTION
     permission_classes = [CanViewReadModel]
     read_model = ProductSales
     serializer_class = PopularProductSerializer
@@ -267,7 +275,7 @@ class PopularProductsView(ReflectsProjections, TakesQueryParameters, APIView):
 class ProductSalesView(ReflectsProjections, TakesQueryParameters, APIView):
     """List a product's daily sales between two days (both included), oldest first."""
 
-    projections = ("product_sales",)
+    projection = product_sales.PROJECTION
     permission_classes = [CanViewReadModel]
     read_model = ProductSales
     serializer_class = ProductSalesSerializer

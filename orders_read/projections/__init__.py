@@ -10,7 +10,7 @@ from . import (
     order_summary,
     product_sales,
 )
-from .rows import Projection
+from .rows import EventClass, Projection
 
 PROJECTIONS: tuple[Projection, ...] = (
     order_summary.PROJECTION,
@@ -24,13 +24,13 @@ NAMES: tuple[str, ...] = tuple(BY_NAME)
 
 
 def fed_by(event_type: str) -> list[Projection]:
-    """Return the projections with a rule for `event_type`."""
-    return [projection for projection in PROJECTIONS if event_type in projection.rules]
+    """Return the projections with a rule for events of `event_type`."""
+    return [projection for projection in PROJECTIONS if projection.feeds_on(event_type)]
 
 
-def event_types() -> list[str]:
-    """Return every event type some projection has a rule for."""
-    return list(dict.fromkeys(t for projection in PROJECTIONS for t in projection.rules))
+def event_classes() -> list[EventClass]:
+    """Return every event class some projection has a rule for."""
+    return list(dict.fromkeys(c for projection in PROJECTIONS for c in projection.rules))
 
 
 def models_of(name: str) -> list[type[Model]]:

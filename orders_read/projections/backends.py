@@ -81,8 +81,7 @@ def project_live(
 def _stalled() -> Statement:
     quote, meta = read_connection.ops.quote_name, ProjectionState._meta
     column = quote(meta.get_field("stalled").column)
-    # Names come from the model, never from input.
-    return f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {column}", []  # noqa: S608
+    return f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {column}", []  # noqa: S608 (names from the model)
 
 
 def project_bulk(

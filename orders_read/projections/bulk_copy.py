@@ -30,7 +30,7 @@ def copy_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
                 [f.get_db_prep_save(row[f.attname], connection) for f in fields] for row in rows
             ]
             placeholders = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (names quoted from the model, values as parameters)
             cursor.executemany(sql, values)
 
 

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from orders_write.domain import CANCELLED
 from orders_write.event_store import RecordedEvent
+from orders_write.events import (
+    CustomerForgotten,
+    CustomerRegistered,
+    CustomerUpdated,
+    OrderCreated,
+    OrderStatusUpdated,
+)
 from orders_write.personal_data import FORGOTTEN_EMAIL, FORGOTTEN_NAME
 
 from ..models import CustomerAnalytics, CustomerOrderContribution
@@ -72,27 +80,23 @@ def add_customer_to_analytics(event: RecordedEvent, rows: RowStore) -> None:
 
 
 def update_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
-    analytics = rows.get(ANALYTICS, event.stream_id)
-    if analytics is not None and analytics["version"] < event.version:
-        rows.change(
-            ANALYTICS,
-            analytics,
-            customer_name=event.data["name"],
-            customer_email=event.data["email"],
-            version=event.version,
-        )
+    rows.change_if_newer(
+        ANALYTICS,
+        rows.get(ANALYTICS, event.stream_id),
+        event.version,
+        customer_name=event.data["name"],
+        customer_email=event.data["email"],
+    )
 
 
 def forget_customer_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
-    analytics = rows.get(ANALYTICS, event.stream_id)
-    if analytics is not None and analytics["version"] < event.version:
-        rows.change(
-            ANALYTICS,
-            analytics,
-            customer_name=FORGOTTEN_NAME,
-            customer_email=FORGOTTEN_EMAIL,
-            version=event.version,
-        )
+    rows.change_if_newer(
+        ANALYTICS,
+        rows.get(ANALYTICS, event.stream_id),
+        event.version,
+        customer_name=FORGOTTEN_NAME,
+        customer_email=FORGOTTEN_EMAIL,
+    )
 
 
 def count_order_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
@@ -115,7 +119,7 @@ def count_order_in_analytics(event: RecordedEvent, rows: RowStore) -> None:
 
 
 def take_cancelled_order_out_of_analytics(event: RecordedEvent, rows: RowStore) -> None:
-    if event.data["new_status"] != "cancelled":
+    if event.data["new_status"] != CANCELLED:
         return
     contribution = rows.get(CONTRIBUTIONS, event.stream_id)
     if contribution is None or not contribution["counted"]:
@@ -158,7 +162,7 @@ def the_customer_of_the_order(event: RecordedEvent, rows: RowStore) -> Iterator[
 
 
 def the_cancelled_order_and_customer(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.data["new_status"] == "cancelled":
+    if event.data["new_status"] == CANCELLED:
         customer_id = uuid(event.data["customer_id"])
         yield key(CONTRIBUTIONS, event.stream_id)
         yield key(ANALYTICS, customer_id)
@@ -169,18 +173,18 @@ PROJECTION = Projection(
     name="customer_analytics",
     tables=(ANALYTICS, CONTRIBUTIONS),
     rules={
-        "CustomerRegistered": add_customer_to_analytics,
-        "CustomerUpdated": update_customer_in_analytics,
-        "CustomerForgotten": forget_customer_in_analytics,
-        "OrderCreated": count_order_in_analytics,
-        "OrderStatusUpdated": take_cancelled_order_out_of_analytics,
+        CustomerRegistered: add_customer_to_analytics,
+        CustomerUpdated: update_customer_in_analytics,
+        CustomerForgotten: forget_customer_in_analytics,
+        OrderCreated: count_order_in_analytics,
+        OrderStatusUpdated: take_cancelled_order_out_of_analytics,
     },
     reads={
-        "CustomerUpdated": stream_row(ANALYTICS),
-        "CustomerForgotten": stream_row(ANALYTICS),
-        "OrderCreated": the_customer_of_the_order,
-        "OrderStatusUpdated": the_cancelled_order_and_customer,
+        CustomerUpdated: stream_row(ANALYTICS),
+        CustomerForgotten: stream_row(ANALYTICS),
+        OrderCreated: the_customer_of_the_order,
+        OrderStatusUpdated: the_cancelled_order_and_customer,
     },
-    adds={"CustomerRegistered": stream_row(ANALYTICS), "OrderCreated": stream_row(CONTRIBUTIONS)},
+    adds={CustomerRegistered: stream_row(ANALYTICS), OrderCreated: stream_row(CONTRIBUTIONS)},
     replay_cost=3,
 )

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
+from orders_write.events import CustomerForgotten, CustomerUpdated, OrderCreated, OrderStatusUpdated
 from orders_write.personal_data import FORGOTTEN_ADDRESS, FORGOTTEN_EMAIL, FORGOTTEN_NAME
 
 from ..models import OrderDetails
@@ -40,13 +41,13 @@ def add_order_to_details(event: RecordedEvent, rows: RowStore) -> None:
 
 def add_status_change_to_details(event: RecordedEvent, rows: RowStore) -> None:
     details = rows.get(DETAILS, event.stream_id)
-    if details is not None and details["version"] < event.version:
-        rows.change(
+    if details is not None:
+        rows.change_if_newer(
             DETAILS,
             details,
+            event.version,
             status=event.data["new_status"],
             status_history=[*details["status_history"], status_entry(event)],
-            version=event.version,
         )
 
 
@@ -76,12 +77,12 @@ PROJECTION = Projection(
     name="order_details",
     tables=(DETAILS,),
     rules={
-        "OrderCreated": add_order_to_details,
-        "OrderStatusUpdated": add_status_change_to_details,
-        "CustomerUpdated": rename_customer_in_details,
-        "CustomerForgotten": forget_customer_in_details,
+        OrderCreated: add_order_to_details,
+        OrderStatusUpdated: add_status_change_to_details,
+        CustomerUpdated: rename_customer_in_details,
+        CustomerForgotten: forget_customer_in_details,
     },
-    reads={"OrderStatusUpdated": stream_row(DETAILS)},
-    adds={"OrderCreated": stream_row(DETAILS)},
+    reads={OrderStatusUpdated: stream_row(DETAILS)},
+    adds={OrderCreated: stream_row(DETAILS)},
     replay_cost=2,
 )

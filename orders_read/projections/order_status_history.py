@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
+from orders_write.events import OrderCreated, OrderStatusUpdated
 
 from ..models import OrderStatusChange
 from .rows import Need, Projection, RowStore, Table, key
@@ -14,7 +15,7 @@ HISTORY = Table(OrderStatusChange, key=("order_id", "version"))
 
 def history_row(event: RecordedEvent) -> dict[str, Any]:
     """Return the row of an OrderCreated or OrderStatusUpdated."""
-    created = event.event_type == "OrderCreated"
+    created = event.event_type == OrderCreated.__name__
     entry = placed_entry(event) if created else status_entry(event)
     return {**entry, "order_id": event.stream_id, "changed_at": moment(entry["changed_at"])}
 
@@ -31,10 +32,10 @@ PROJECTION = Projection(
     name="order_status_history",
     tables=(HISTORY,),
     rules={
-        "OrderCreated": record_status_in_history,
-        "OrderStatusUpdated": record_status_in_history,
+        OrderCreated: record_status_in_history,
+        OrderStatusUpdated: record_status_in_history,
     },
     reads={},
-    adds={"OrderCreated": the_entry, "OrderStatusUpdated": the_entry},
+    adds={OrderCreated: the_entry, OrderStatusUpdated: the_entry},
     replay_cost=2,
 )

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders_write.event_store import RecordedEvent
+from orders_write.events import CustomerForgotten, CustomerUpdated, OrderCreated, OrderStatusUpdated
 from orders_write.personal_data import FORGOTTEN_NAME
 
 from ..models import OrderSummary
@@ -36,8 +37,7 @@ def add_order_to_summary(event: RecordedEvent, rows: RowStore) -> None:
 
 def change_status_in_summary(event: RecordedEvent, rows: RowStore) -> None:
     summary = rows.get(SUMMARY, event.stream_id)
-    if summary is not None and summary["version"] < event.version:
-        rows.change(SUMMARY, summary, status=event.data["new_status"], version=event.version)
+    rows.change_if_newer(SUMMARY, summary, event.version, status=event.data["new_status"])
 
 
 def rename_customer_in_summary(event: RecordedEvent, rows: RowStore) -> None:
@@ -62,11 +62,11 @@ PROJECTION = Projection(
     name="order_summary",
     tables=(SUMMARY,),
     rules={
-        "OrderCreated": add_order_to_summary,
-        "OrderStatusUpdated": change_status_in_summary,
-        "CustomerUpdated": rename_customer_in_summary,
-        "CustomerForgotten": forget_customer_in_summary,
+        OrderCreated: add_order_to_summary,
+        OrderStatusUpdated: change_status_in_summary,
+        CustomerUpdated: rename_customer_in_summary,
+        CustomerForgotten: forget_customer_in_summary,
     },
-    reads={"OrderStatusUpdated": stream_row(SUMMARY)},
-    adds={"OrderCreated": stream_row(SUMMARY)},
+    reads={OrderStatusUpdated: stream_row(SUMMARY)},
+    adds={OrderCreated: stream_row(SUMMARY)},
 )

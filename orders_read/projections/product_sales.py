@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orders_write.domain import CANCELLED
 from orders_write.event_store import RecordedEvent
+from orders_write.events import OrderCreated, OrderStatusUpdated, ProductUpdated
 
 from ..cache import forget_popular_products
 from ..models import ProductSaleLine, ProductSales, ProductSalesWindow
@@ -68,7 +70,7 @@ def count_order_in_sales(event: RecordedEvent, rows: RowStore) -> None:
 
 
 def take_cancelled_order_out_of_sales(event: RecordedEvent, rows: RowStore) -> None:
-    if event.data["new_status"] != "cancelled":
+    if event.data["new_status"] != CANCELLED:
         return
     for line in rows.group(SALE_LINES, event.stream_id):
         if line["counted"]:
@@ -113,11 +115,14 @@ def _count_line_in_window(rows: RowStore, item: dict[str, Any], line: Row, size:
         return  # sold before the window
     days = days_since(window["days"], last_day - timedelta(days=size - 1))
     days[line["sale_date"].isoformat()] = _plus(days.get(line["sale_date"].isoformat()), line, 1)
-    values = {"last_day": last_day, "days": days, **window_totals(days)}
-    if item["product_version"] > window["version"]:
-        values |= {"product_name": item["product_name"], "category": item["category"]}
-        values["version"] = item["product_version"]
-    rows.change(WINDOW, window, **values)
+    rows.change(WINDOW, window, last_day=last_day, days=days, **window_totals(days))
+    rows.change_if_newer(
+        WINDOW,
+        window,
+        item["product_version"],
+        product_name=item["product_name"],
+        category=item["category"],
+    )
 
 
 def _take_line_out_of_window(rows: RowStore, line: Row, size: int) -> None:
@@ -177,7 +182,7 @@ def the_order_lines(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
 
 
 def the_cancelled_lines_and_days(event: RecordedEvent, rows: RowStore) -> Iterator[Need]:
-    if event.data["new_status"] == "cancelled":
+    if event.data["new_status"] == CANCELLED:
         yield group(SALE_LINES, event.stream_id)
         for line in rows.peek_group(SALE_LINES, event.stream_id):
             yield key(SALES, line["product_id"], line["sale_date"])
@@ -189,12 +194,12 @@ PROJECTION = Projection(
     name="product_sales",
     tables=(SALES, WINDOW, SALE_LINES),
     rules={
-        "OrderCreated": count_order_in_sales,
-        "OrderStatusUpdated": take_cancelled_order_out_of_sales,
-        "ProductUpdated": rename_product_in_sales,
+        OrderCreated: count_order_in_sales,
+        OrderStatusUpdated: take_cancelled_order_out_of_sales,
+        ProductUpdated: rename_product_in_sales,
     },
-    reads={"OrderCreated": the_days_sold, "OrderStatusUpdated": the_cancelled_lines_and_days},
-    adds={"OrderCreated": the_order_lines},
+    reads={OrderCreated: the_days_sold, OrderStatusUpdated: the_cancelled_lines_and_days},
+    adds={OrderCreated: the_order_lines},
     after_write=forget_popular_products,
     replay_cost=6,
 )

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 
 from orders_write.event_store import RecordedEvent
+from orders_write.events import DomainEvent
 
 from ..database import read_connection
 from .sql import decoded, fetch_together, select_rows
@@ -76,12 +77,13 @@ def group(table: Table, value: Any) -> Need:
 
 Rule = Callable[[RecordedEvent, "RowStore"], None]
 Reads = Callable[[RecordedEvent, "RowStore"], Iterable[Need]]
+EventClass = type[DomainEvent]
 
 
 @dataclass(frozen=True, eq=False)
 class Projection:
-    """One read model: its tables, its handler table (event type -> rule), and, by event
-    type, the rows its rule reads and the rows it adds unless they exist, so that a batch
+    """One read model: its tables, its handler table (event class -> rule), and, by event
+    class, the rows its rule reads and the rows it adds unless they exist, so that a batch
     reads them all up front (on PostgreSQL, every table in one round trip).
 
     When no event of a batch was applied before (a command's own events, a replay from
@@ -90,12 +92,25 @@ class Projection:
 
     name: str
     tables: tuple[Table, ...]
-    rules: dict[str, Rule]
-    reads: dict[str, Reads]
-    adds: dict[str, Reads]
+    rules: dict[EventClass, Rule]
+    reads: dict[EventClass, Reads]
+    adds: dict[EventClass, Reads]
     after_write: Callable[[], None] | None = None
     # How long a replay of it takes, relative to the others, to share them among processes.
     replay_cost: int = 1
+    # The same tables by the `event_type` that recorded events carry (the class's name).
+    by_type: dict[str, tuple[Rule, Reads | None, Reads | None]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_type = {
+            event_class.__name__: (rule, self.reads.get(event_class), self.adds.get(event_class))
+            for event_class, rule in self.rules.items()
+        }
+        object.__setattr__(self, "by_type", by_type)
+
+    def feeds_on(self, event_type: str) -> bool:
+        """Tell whether the projection has a rule for events of `event_type`."""
+        return event_type in self.by_type
 
 
 Work = tuple[Projection, RecordedEvent]
@@ -231,7 +246,7 @@ class RowStore:
         self.lock, self.events_are_new = lock, events_are_new
         self.by_event_type: defaultdict[str, list[Projection]] = defaultdict(list)
         for projection in self.projections:
-            for event_type in projection.rules:
+            for event_type in projection.by_type:
                 self.by_event_type[event_type].append(projection)
         overrides, carried = models_by_table or {}, carried or {}
         self.tables = {
@@ -279,6 +294,16 @@ class RowStore:
         rows.changed_columns.update(values)
         if id(row) not in rows.new:
             rows.changed[table.key_of(row)] = row
+
+    def change_if_newer(
+        self, table: Table, row: Row | None, version: int, *, column: str = "version", **values: Any
+    ) -> bool:
+        """Change a row's columns and its `column` to `version` if the row exists and is at
+        an older version (an event applied twice changes nothing); tell whether it changed."""
+        if row is None or row[column] >= version:
+            return False
+        self.change(table, row, **values, **{column: version})
+        return True
 
     def update_all(
         self, table: Table, where: dict[str, Any], newer: tuple[str, int], **values: Any
@@ -343,9 +368,8 @@ class RowStore:
     def _reads_of(self, projection: Projection, event_type: str) -> list[Reads]:
         reads = self._reads.get((projection, event_type))
         if reads is None:
-            wanted = [projection.reads.get(event_type)]
-            if not self.events_are_new:
-                wanted.append(projection.adds.get(event_type))
+            _, reads_rows, adds_rows = projection.by_type[event_type]
+            wanted = [reads_rows] if self.events_are_new else [reads_rows, adds_rows]
             reads = self._reads[projection, event_type] = [r for r in wanted if r is not None]
         return reads
 
@@ -354,7 +378,7 @@ class RowStore:
     ) -> None:
         """Run every rule of the store's projections on `events`, in order."""
         for projection, event in self._work(events, skipped or {}):
-            projection.rules[event.event_type](event, self)
+            projection.by_type[event.event_type][0](event, self)
 
     def _work(self, events: list[RecordedEvent], skipped: dict[str, set[int]]) -> list[Work]:
         by_type = self.by_event_type

@@ -34,7 +34,7 @@ def select_rows(
         conditions.append(f"{quote(meta.get_field(group_by).column)} = ANY(%s)")
         params.append(list(groups))
     sql = (
-        f"SELECT {', '.join(quote(f.column) for f in meta.local_fields)} "  # noqa: S608
+        f"SELECT {', '.join(quote(f.column) for f in meta.local_fields)} "  # noqa: S608 (names quoted from the model, values as parameters)
         f"FROM {quote(meta.db_table)} WHERE {' OR '.join(conditions)}"
     )
     if lock:
@@ -48,7 +48,7 @@ def delete_rows(model: type[models.Model], key: tuple[str, ...], keys: set[tuple
     """Return a DELETE of the rows with any of `keys` (PostgreSQL)."""
     condition, params = _with_keys(model, key, keys)
     table = read_connection.ops.quote_name(model._meta.db_table)
-    return f"DELETE FROM {table} WHERE {condition}", params  # noqa: S608
+    return f"DELETE FROM {table} WHERE {condition}", params  # noqa: S608 (names quoted from the model, values as parameters)
 
 
 def _with_keys(model: type[models.Model], key: tuple[str, ...], keys: set[tuple]) -> Statement:
@@ -57,7 +57,7 @@ def _with_keys(model: type[models.Model], key: tuple[str, ...], keys: set[tuple]
     names = ", ".join(read_connection.ops.quote_name(f.column) for f in columns)
     arrays = ", ".join(f"%s::{f.db_type(read_connection)}[]" for f in columns)
     params = [list(column) for column in zip(*keys, strict=True)]
-    return f"({names}) IN (SELECT * FROM unnest({arrays}))", params  # noqa: S608
+    return f"({names}) IN (SELECT * FROM unnest({arrays}))", params  # noqa: S608 (names quoted from the model, values as parameters)
 
 
 def fetch_together(statements: list[Statement]) -> list[list[tuple]]:
@@ -104,7 +104,7 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], now: Any)
         for f, prepare in zip(fields, preparers, strict=True)
     ]
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names quoted from the model, values as parameters)
         f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([one_row] * len(rows))}"
     )
     return sql, params
@@ -131,7 +131,7 @@ def update_row(
     ]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields[: len(values)])
     conditions = " AND ".join(f"{quote(f.column)} = %s" for f in fields[len(values) :])
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608 (names quoted from the model, values as parameters)
     return sql, params
 
 
@@ -186,7 +186,7 @@ def guarded_update(
         for prepare, v in zip(_preparers(fields), [*values.values(), *where.values()], strict=True)
     ]
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 (names quoted from the model, values as parameters)
         f"WHERE {conditions} AND {quote(meta.get_field(column).column)} < %s"
     )
     return sql, [*params, version]

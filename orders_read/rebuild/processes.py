@@ -11,9 +11,9 @@ from typing import Any
 
 from django.db import connections
 
+from orders_read.progress import Progress
 from orders_write.event_reader import Checkpoint
 
-Progress = Callable[[int, int], None]
 Replay = Callable[[list[str], Callable[[int], None]], Checkpoint]
 POLL_SECONDS = 0.2
 

@@ -12,15 +12,16 @@ from django.utils import timezone
 
 from orders_read.cache import forget_popular_products
 from orders_read.database import read_atomic, read_connection
+from orders_read.progress import Progress
 from orders_read.projections import BY_NAME, NAMES
 from orders_read.projections.backends import KEEP_ROWS, BulkReplay
 from orders_read.projections.rows import Table
-from orders_read.running.catch_up import catch_up, locked_state, skipped_positions
+from orders_read.running.catch_up import catch_up, locked_state
+from orders_read.running.failures import skipped_positions
 from orders_write.event_reader import Checkpoint, count_events, horizon, read_events
 
 from .processes import in_processes
 
-Progress = Callable[[int, int], None]
 IGNORED_COLUMNS = {"projected_at"}
 # Events a replay applies together: larger batches write the rows that many events change
 # (a product's sales windows, say) fewer times, and take more memory.
@@ -91,10 +92,10 @@ class Scratch:
         for table, scratch in self.tables.items():
             yield table.model, scratch
 
-    def pairs_of(self, projection: str) -> Iterator[tuple[type[models.Model], type[models.Model]]]:
-        """Yield (live model, scratch model) pairs of one projection's tables."""
+    def scratch_of(self, projection: str) -> Iterator[tuple[Table, type[models.Model]]]:
+        """Yield (table, scratch model) pairs of one projection's tables."""
         for table in BY_NAME[projection].tables:
-            yield table.model, self.tables[table]
+            yield table, self.tables[table]
 
     def create(self) -> None:
         """Create the scratch tables, dropping leftovers of an interrupted run first."""
@@ -260,37 +261,38 @@ def verify(
         return [
             difference
             for projection in projections
-            for live, new in scratch.pairs_of(projection)
-            for difference in _compare(projection, live, new)
+            for table, new in scratch.scratch_of(projection)
+            for difference in _compare(projection, table, new)
         ]
     finally:
         scratch.drop()
 
 
-def table_rows(model: type[models.Model]) -> dict[tuple, dict[str, Any]]:
-    """Return a table's rows by natural key, without bookkeeping columns."""
-    key_fields = natural_key(model)
+def table_rows(
+    table: Table, model: type[models.Model] | None = None
+) -> dict[tuple, dict[str, Any]]:
+    """Return a table's rows (read through `model`, by default its own) by the table's
+    natural key, without bookkeeping columns."""
+    model = model or table.model
     columns = [
         f.attname
         for f in model._meta.local_fields
         if f.attname not in IGNORED_COLUMNS and not isinstance(f, models.AutoField)
     ]
-    return {tuple(row[k] for k in key_fields): row for row in model.objects.values(*columns)}
+    return {table.key_of(row): row for row in model.objects.values(*columns)}
 
 
-def natural_key(model: type[models.Model]) -> tuple[str, ...]:
-    """Return the fields that identify a row independently of surrogate ids."""
-    if not isinstance(model._meta.pk, models.AutoField):
-        return (model._meta.pk.attname,)
-    return tuple(model._meta.constraints[0].fields)
+def projection_rows(projection: str) -> list[dict[tuple, dict[str, Any]]]:
+    """Return the rows of each of the projection's tables (see `table_rows`)."""
+    return [table_rows(table) for table in BY_NAME[projection].tables]
 
 
-def _compare(
-    projection: str, live: type[models.Model], new: type[models.Model]
-) -> list[Difference]:
-    live_rows, replayed_rows = table_rows(live), table_rows(new)
+def _compare(projection: str, table: Table, new: type[models.Model]) -> list[Difference]:
+    live_rows, replayed_rows = table_rows(table), table_rows(table, new)
     return [
-        Difference(projection, live._meta.db_table, key, live_rows.get(key), replayed_rows.get(key))
+        Difference(
+            projection, table.model._meta.db_table, key, live_rows.get(key), replayed_rows.get(key)
+        )
         for key in sorted(set(live_rows) | set(replayed_rows), key=str)
         if live_rows.get(key) != replayed_rows.get(key)
     ]

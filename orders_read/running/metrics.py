@@ -25,9 +25,8 @@ from prometheus_client.registry import Collector
 
 from orders_write.event_reader import head
 
-from .mode import projections_are_async
+from .runner import active_runner
 from .status import projection_statuses
-from .sweeping import heartbeat_age, workers_alive
 
 EVENTS_APPLIED = Counter(
     "orders_projection_events_applied",
@@ -69,9 +68,8 @@ class ProjectionCollector(Collector):
                 f"orders_projection_{suffix}", documentation, labels=["projection"]
             )
         yield GaugeMetricFamily(*HEAD)
-        if projections_are_async():
-            yield GaugeMetricFamily(*WORKERS_ALIVE)
-            yield GaugeMetricFamily(*HEARTBEAT_AGE)
+        yield GaugeMetricFamily(*WORKERS_ALIVE)
+        yield GaugeMetricFamily(*HEARTBEAT_AGE)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         statuses = projection_statuses()
@@ -84,9 +82,10 @@ class ProjectionCollector(Collector):
                 family.add_metric([status.name], float(value))
             yield family
         yield GaugeMetricFamily(*HEAD, value=head().position)
-        if projections_are_async():
-            age = heartbeat_age()
-            yield GaugeMetricFamily(*WORKERS_ALIVE, value=float(workers_alive()))
+        workers = active_runner().workers_heartbeat()
+        if workers is not None:
+            alive, age = workers
+            yield GaugeMetricFamily(*WORKERS_ALIVE, value=float(alive))
             yield GaugeMetricFamily(*HEARTBEAT_AGE, value=float("inf") if age is None else age)
 
 

@@ -8,7 +8,7 @@ from orders_read.models import ProjectionFailure, ProjectionState
 from orders_read.projections import NAMES
 from orders_write.event_reader import Checkpoint, Head, Lag, head, lag, position_of
 
-from .mode import projections_are_async
+from .runner import active_runner
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,9 @@ class ProjectionStatus:
 def projection_statuses() -> list[ProjectionStatus]:
     """Describe every projection.
 
-    Inline, a projection not stalled is applied by each command, so it stands at the head of
-    the store. A stalled one, and every one in async mode, stands at its checkpoint: it is
-    `current` with nothing left to apply, else `behind` (or `stalled` until catch-up).
+    The runner tells where a projection stands: at the head of the store (inline, not
+    stalled: every command applies it) or at its checkpoint, where it is `current` with
+    nothing left to apply, else `behind` (or `stalled` until catch-up).
     """
     store_head = head()
     states = {state.name: state for state in ProjectionState.objects.all()}
@@ -46,8 +46,8 @@ def _status(name: str, state: ProjectionState | None, store_head: Head) -> Proje
     last_failure = open_failures.order_by("-failed_at").first()
     position, advanced_at, behind = store_head.position, store_head.recorded_at, Lag(0, 0.0)
     stalled = state is not None and state.stalled
-    if stalled or projections_are_async():
-        checkpoint = state.checkpoint if state else Checkpoint.START
+    checkpoint = active_runner().reflected(stalled, state.checkpoint if state else Checkpoint.START)
+    if checkpoint is not None:
         position = position_of(checkpoint)
         advanced_at, behind = state and state.last_advanced_at, lag(checkpoint)
     return ProjectionStatus(

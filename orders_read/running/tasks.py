@@ -12,9 +12,11 @@ from django.core.cache import cache
 
 from orders_read.projections import NAMES
 
-from .catch_up import advance, advancing, catch_up, next_event_applies, stalled_projections
-from .nudges import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .catch_up import advance, catch_up, next_event_applies
+from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .failures import stalled_projections
 from .retries import retries_due
+from .runner import active_runner
 from .sweeping import mark_swept
 
 # The tasks' names from before they moved here, so that queued tasks still find their worker.
@@ -22,7 +24,7 @@ TASKS = "orders_read.tasks"
 
 
 @shared_task(name=f"{TASKS}.advance_all", ignore_result=True)
-def advance_all() -> None:
+def answer_nudge() -> None:
     """Answer a command's nudge: request every projection to advance."""
     cache.delete(NUDGE_KEY)
     for name in NAMES:
@@ -36,7 +38,7 @@ def advance_projection(name: str) -> int:
     return the events applied."""
     applied = 0
     while True:
-        with advancing(name) as held:
+        with active_runner().writing(name) as held:
             if not held:
                 return applied
             cache.delete(dirty_key(name))
@@ -50,7 +52,7 @@ def retry_projection(name: str, *, if_cause_gone: bool = False) -> int:
     """Retry a stalled projection from its failed event, unless another worker holds it
     (`if_cause_gone`: only if that event applies now); return the events applied (a success
     lets the workers go on from there)."""
-    with advancing(name) as held:
+    with active_runner().writing(name) as held:
         if not held or (if_cause_gone and not next_event_applies(name)):
             return 0
         return catch_up(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied

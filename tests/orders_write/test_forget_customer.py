@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from orders_read.models import CustomerAnalytics, OrderDetails, OrderSummary
-from orders_read.projections import NAMES, models_of
-from orders_read.rebuild.replay import rebuild, table_rows, verify
+from orders_read.projections import NAMES
+from orders_read.rebuild.replay import projection_rows, rebuild, verify
 from orders_write import services
 from orders_write.commands import ForgetCustomer, UpdateCustomer
 from orders_write.event_reader import stream_events
@@ -29,7 +29,7 @@ NAME, EMAIL = "Zoë Quillfeather", "zoe.quill@example.org"
 
 
 def all_rows() -> dict:
-    return {name: [table_rows(model) for model in models_of(name)] for name in NAMES}
+    return {name: projection_rows(name) for name in NAMES}
 
 
 def forget(customer: Customer, reason: str = "Erasure request 2026-41") -> Customer:

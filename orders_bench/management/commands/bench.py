@@ -1,11 +1,10 @@
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders_bench.benchmark import Benchmark, as_json
-from orders_read.management.progress import ProgressBar
-from orders_read.running.mode import projections_are_async
+from orders_read.progress import ProgressBar
+from orders_read.running.runner import active_runner
 
 # Each read: its query function, and the endpoint that calls it.
 READS = [
@@ -52,7 +51,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: Any) -> None:
-        if options["drain"] and not projections_are_async():
+        if options["drain"] and active_runner().mode != "async":
             raise CommandError("--drain measures Celery workers: set PROJECTION_MODE=async.")
         scales = self._scales(options)
         largest = scales[-1]
@@ -99,7 +98,7 @@ class Command(BaseCommand):
         out, w = self.stdout.write, result["writes"]
         out(f"\n== {result['orders']:,} orders, {result['events']:,} events")
         out(_row("writes per second (median of 5 rounds)", "commands", "plain CRUD", "", "ratio"))
-        mode = settings.PROJECTION_MODE
+        mode = active_runner().mode
         out(_row(f"  create order, projections {mode}", *_writes(w, "create")))
         out(_row("  change status", *_writes(w, "status")))
         out("reads in ms, p50/p95/p99: the query function, its endpoint over HTTP (DRF, token)")
@@ -169,9 +168,9 @@ class Command(BaseCommand):
 
 def _row(label: str, *columns: object) -> str:
     wide, narrow = columns[:3], columns[3:]
-    return (
-        f"{label:<38}" + "".join(f"{c!s:>22}" for c in wide) + "".join(f"{c!s:>8}" for c in narrow)
-    )
+    # A space before each column, however wide its figures.
+    figures = [f" {c!s:>21}" for c in wide] + [f" {c!s:>7}" for c in narrow]
+    return f"{label:<38}" + "".join(figures)
 
 
 def _writes(w: dict[str, Any], kind: str) -> tuple[object, ...]:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from orders_bench.demo import status_path
-from orders_read.management.progress import ProgressBar
+from orders_read.progress import ProgressBar
 from orders_write import services
 from orders_write.commands import (
     AddProduct,

@@ -7,7 +7,7 @@ from orders_read.management.arguments import (
     chosen_projections,
 )
 from orders_read.management.privileges import as_table_owner
-from orders_read.management.progress import ProgressBar
+from orders_read.progress import ProgressBar
 from orders_read.rebuild.replay import REPLAY_BATCH_SIZE, rebuild
 
 

@@ -14,9 +14,9 @@ from orders_read.models import (
     ProductSales,
     ProjectionFailure,
 )
-from orders_read.projections import NAMES, PROJECTIONS, models_of
+from orders_read.projections import NAMES, PROJECTIONS
 from orders_read.projections.backends import project_live
-from orders_read.rebuild.replay import rebuild, table_rows, verify
+from orders_read.rebuild.replay import projection_rows, rebuild, verify
 from orders_write import services
 from orders_write.commands import CommandContext, UpdateCustomer, UpdateProduct
 from orders_write.event_reader import Checkpoint, read_events
@@ -37,7 +37,7 @@ def analytics_of(customer) -> CustomerAnalytics:
 
 
 def all_rows() -> dict:
-    return {p: [table_rows(m) for m in models_of(p)] for p in NAMES}
+    return {p: projection_rows(p) for p in NAMES}
 
 
 def test_placing_an_order_fills_every_read_table():

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from orders_read.models import CustomerAnalytics, OrderSummary
-from orders_read.projections import NAMES, models_of
-from orders_read.rebuild.replay import rebuild, table_rows, verify
+from orders_read.projections import NAMES
+from orders_read.rebuild.replay import projection_rows, rebuild, verify
 from orders_read.running.status import projection_statuses
 from orders_write import services
 from orders_write.commands import UpdateCustomer, UpdateProduct
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def live_rows() -> dict:
-    return {p: [table_rows(m) for m in models_of(p)] for p in NAMES}
+    return {p: projection_rows(p) for p in NAMES}
 
 
 def place_some_orders(count: int = 6) -> None:

@@ -34,8 +34,7 @@ from orders_read.models import (
 )
 from orders_read.projections import NAMES
 from orders_read.rebuild.replay import verify
-from orders_read.running.catch_up import advancing
-from orders_read.running.nudges import NUDGE_KEY, dirty_key
+from orders_read.running.coordination import NUDGE_KEY, dirty_key, worker_lock
 from orders_read.running.status import projection_statuses
 from orders_read.running.sweeping import HEARTBEAT_KEY, SWEEP_PENDING_KEY, SWEEP_TASK
 from orders_read.running.tasks import sweep
@@ -170,7 +169,7 @@ def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, p
     settle()
     quiet()  # the worker has let go of every projection
     try:
-        with advancing("order_details") as held:  # no worker can advance it meanwhile
+        with worker_lock("order_details") as held:  # no worker can advance it meanwhile
             assert held
             body = order_body(customer, (product, 1))
             placed = admin_api.post("/api/orders/", body, format="json")
@@ -190,7 +189,8 @@ def test_a_waiting_read_polls_less_and_less_often(admin_api, customer, product):
     settle()
     quiet()
     try:
-        with advancing("order_details") as held, CaptureQueriesContext(connections["read"]) as sql:
+        reads = CaptureQueriesContext(connections["read"])
+        with worker_lock("order_details") as held, reads as sql:
             assert held
             body = order_body(customer, (product, 1))
             placed = admin_api.post("/api/orders/", body, format="json")
@@ -212,7 +212,7 @@ def test_past_its_bound_of_waiting_reads_a_process_answers_503_at_once(
     settle()
     quiet()
     try:
-        with advancing("order_details") as held:
+        with worker_lock("order_details") as held:
             assert held
             body = order_body(customer, (product, 1))
             placed = admin_api.post("/api/orders/", body, format="json")
@@ -233,7 +233,7 @@ def test_past_its_bound_of_waiting_reads_a_process_answers_503_at_once(
 def test_each_projection_is_advanced_by_one_worker_at_a_time(customer, product):
     settle()
     quiet()  # the worker has let go of every projection
-    with advancing("order_summary") as held:
+    with worker_lock("order_summary") as held:
         assert held
         order = make_order(customer, [(product, 1)])
         time.sleep(1)  # long enough for the nudged worker to advance the others

@@ -1,5 +1,6 @@
-"""Async mode: a committed command nudges the projection workers, at most one nudge waiting
-at a time (a shared-cache key); the periodic sweep catches whatever a lost nudge missed.
+"""Async mode (`PROJECTION_MODE=async`): commands commit only the write rows and events, and
+Celery workers advance each projection from the event store in batches, into the read
+database; a committed command nudges them.
 
 The nudge is sent by a thread of the process, never by the request: a command has answered
 by then, so a broker that hangs or is away cannot delay or fail it. While the shared cache
@@ -9,17 +10,24 @@ is unreachable nudges are skipped (the broker is most likely away too).
 import logging
 import os
 import threading
+from contextlib import AbstractContextManager
 
 from django.core.cache import cache
 from django.db import transaction
 
 from config.fallback_cache import shared_cache_reachable
+from orders_read.database import READ_DB, read_atomic
+from orders_read.projections.backends import project_bulk
+from orders_read.projections.rows import EventClass, Projection
+from orders_write.event_reader import Checkpoint
 from orders_write.event_store import RecordedEvent
 
+from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, worker_lock
+from .runner import CatchUpResult, Receiver, Runner
+from .sweeping import heartbeat_age, workers_alive
+from .tasks import answer_nudge
+
 logger = logging.getLogger(__name__)
-NUDGE_KEY = "projections:nudge"
-# A nudge whose task was lost stops suppressing new ones after this long.
-NUDGE_TTL_SECONDS = 30
 
 
 def nudge_after_commit(sender: object, event: RecordedEvent, **kwargs: object) -> None:
@@ -29,11 +37,9 @@ def nudge_after_commit(sender: object, event: RecordedEvent, **kwargs: object) -
 
 def nudge_workers() -> None:
     """Ask the workers to advance every projection, unless a nudge is already waiting."""
-    from .tasks import advance_all
-
     try:
         if cache.add(NUDGE_KEY, 1, timeout=NUDGE_TTL_SECONDS) and shared_cache_reachable():
-            advance_all.delay()
+            answer_nudge.delay()
     except Exception:
         # The command has committed; the sweep will advance the projections.
         logger.warning("Could not nudge the projection workers", exc_info=True)
@@ -71,5 +77,31 @@ def request_nudge() -> None:
     _nudger.request()
 
 
-def dirty_key(projection: str) -> str:
-    return f"projections:dirty:{projection}"
+class WorkerRunner(Runner):
+    """Celery workers apply every event; one worker at a time writes a projection."""
+
+    mode = "async"
+    uses_workers = True
+    applied_by = "worker"
+
+    def receiver(self, event_class: EventClass) -> Receiver:
+        return nudge_after_commit
+
+    def apply_batch(
+        self, batch: list[RecordedEvent], projection: Projection, skipped: set[int]
+    ) -> None:
+        # Only the worker holding the projection's lock writes its tables: no row locks needed.
+        with read_atomic():
+            project_bulk(batch, [projection], {}, {projection.name: skipped})
+
+    def resumed(self, projection: str, batch_size: int, result: CatchUpResult) -> None:
+        transaction.on_commit(request_nudge, using=READ_DB, robust=True)
+
+    def writing(self, projection: str) -> AbstractContextManager[bool]:
+        return worker_lock(projection)
+
+    def reflected(self, stalled: bool, checkpoint: Checkpoint) -> Checkpoint | None:
+        return checkpoint
+
+    def workers_heartbeat(self) -> tuple[bool, float | None]:
+        return workers_alive(), heartbeat_age()

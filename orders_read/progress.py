@@ -1,8 +1,13 @@
-"""A terminal progress bar with rate and ETA for management commands."""
+"""Progress of a long job (a rebuild, a bulk load): the callback it reports to, and the
+terminal progress bar, with rate and ETA, that management commands hand it."""
 
 import time
+from collections.abc import Callable
 
 from django.core.management.base import OutputWrapper
+
+# Called with (done, total) as the job advances.
+Progress = Callable[[int, int], None]
 
 
 class ProgressBar:
