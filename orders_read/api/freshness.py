@@ -93,9 +93,10 @@ def min_position(request: Request) -> int | None:
         raise ValidationError({"min_position": ["Send min_position once."]})
     sent = {
         "min_position": queried[0] if queried else None,
-        "X-Min-Position": request.headers.get("X-Min-Position"),
+        # An empty header counts as absent (a client may send one it has no value for).
+        "X-Min-Position": request.headers.get("X-Min-Position") or None,
     }
-    positions = [_position(name, value) for name, value in sent.items() if value]
+    positions = [_position(name, value) for name, value in sent.items() if value is not None]
     return max(positions, default=None)
 
 
@@ -130,8 +131,8 @@ class ReflectsProjections:
         return response
 
 
-# A header is text: its schema says which text (empty counts as absent, as it does for the
-# query parameter).
+# A header is text: its schema says which text (empty counts as absent; an empty query
+# parameter is a 400, as its schema says).
 POSITION_SCHEMAS = {
     "query": {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
     "header": {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"},

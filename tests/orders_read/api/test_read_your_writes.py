@@ -96,7 +96,7 @@ def test_every_read_says_which_position_it_reflects(admin_api, customer, product
         assert int(response["X-Projection-Position"]) == head() > position, url
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "9" * 30, "١٢", ["1", "2"]])
+@pytest.mark.parametrize("value", ["", "abc", "0", "-1", "1.5", "9" * 30, "١٢", ["1", "2"]])
 def test_a_bad_min_position_is_a_400_that_names_it(admin_api, order, value):
     response = admin_api.get(ORDERS, {"min_position": value})
 
@@ -164,3 +164,10 @@ def test_the_schema_documents_positions(admin_api):
     assert {"400", "503"} <= set(detail["responses"])
     assert "X-Event-Position" in create["responses"]["201"]["headers"]
     assert "position" in schema["components"]["schemas"]["OrderCreatedOutput"]["required"]
+
+
+def test_an_empty_x_min_position_header_counts_as_absent(admin_api, order):
+    response = admin_api.get(ORDERS, HTTP_X_MIN_POSITION="")
+
+    assert response.status_code == 200
+    assert int(response["X-Projection-Position"]) == head()
