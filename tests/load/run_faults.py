@@ -419,6 +419,15 @@ def seed(run: Run) -> None:
     run.customer_id, run.product_id = customer.body["customer_id"], product.body["product_id"]
 
 
+def wait_for_worker(run: Run) -> None:
+    """Start the faults once the worker sweeps and has applied the seed: a fault that hits a
+    worker still loading Django times its start-up, not the recovery."""
+    started = _seconds_until(lambda: _metric(run, ALIVE) == 1, WORKER_START_SECONDS)
+    run.check(started is not None, f"worker started: sweeping after {_s(started)}")
+    current = seconds_until_current(run, WORKER_START_SECONDS)
+    run.check(current is not None, f"worker started: projections current after {_s(current)}")
+
+
 def wait_until_up(server: Server, tries: int = 4) -> None:
     """Wait for gunicorn as `wait_until_ready` does, longer on a busy machine."""
     for attempt in range(tries):
@@ -498,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_server(args.database_url, redis, read_db, args.workers) as run,
     ):
         seed(run)
+        wait_for_worker(run)
         for scenario in SCENARIOS:
             if scenario.__name__ in args.only:
                 scenario(run)
