@@ -164,17 +164,24 @@ def test_a_client_reads_its_own_write(admin_api, customer, product):
     assert int(read["X-Projection-Position"]) >= position
 
 
+def read_own_order_while_held(api, customer, product):
+    """Place an order while no worker may advance order_details, then read it at its
+    position; return the read and how long it took."""
+    with worker_lock("order_details") as held:
+        assert held
+        placed = api.post("/api/orders/", order_body(customer, (product, 1)), format="json")
+        url = f"/api/orders/{placed.json()['order_id']}/"
+        started = time.monotonic()
+        read = api.get(url, {"min_position": placed.json()["position"]})
+        return read, time.monotonic() - started
+
+
 def test_a_read_the_workers_cannot_serve_in_time_is_a_503(admin_api, customer, product):
     settings.READ_WAIT_SECONDS = 0.2
     settle()
     quiet()  # the worker has let go of every projection
     try:
-        with worker_lock("order_details") as held:  # no worker can advance it meanwhile
-            assert held
-            body = order_body(customer, (product, 1))
-            placed = admin_api.post("/api/orders/", body, format="json")
-            url = f"/api/orders/{placed.json()['order_id']}/"
-            read = admin_api.get(url, {"min_position": placed.json()["position"]})
+        read, _ = read_own_order_while_held(admin_api, customer, product)
     finally:
         settings.READ_WAIT_SECONDS = 2
     sweep.delay()
@@ -189,13 +196,8 @@ def test_a_waiting_read_polls_less_and_less_often(admin_api, customer, product):
     settle()
     quiet()
     try:
-        reads = CaptureQueriesContext(connections["read"])
-        with worker_lock("order_details") as held, reads as sql:
-            assert held
-            body = order_body(customer, (product, 1))
-            placed = admin_api.post("/api/orders/", body, format="json")
-            url = f"/api/orders/{placed.json()['order_id']}/"
-            read = admin_api.get(url, {"min_position": placed.json()["position"]})
+        with CaptureQueriesContext(connections["read"]) as sql:
+            read, _ = read_own_order_while_held(admin_api, customer, product)
     finally:
         settings.READ_WAIT_SECONDS = 2
     sweep.delay()
@@ -212,14 +214,7 @@ def test_past_its_bound_of_waiting_reads_a_process_answers_503_at_once(
     settle()
     quiet()
     try:
-        with worker_lock("order_details") as held:
-            assert held
-            body = order_body(customer, (product, 1))
-            placed = admin_api.post("/api/orders/", body, format="json")
-            url = f"/api/orders/{placed.json()['order_id']}/"
-            started = time.monotonic()
-            read = admin_api.get(url, {"min_position": placed.json()["position"]})
-            waited = time.monotonic() - started
+        read, waited = read_own_order_while_held(admin_api, customer, product)
     finally:
         settings.READ_WAITERS_PER_PROCESS = 4
     sweep.delay()
