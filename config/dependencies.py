@@ -38,6 +38,9 @@ def dependency_statuses() -> list[Dependency]:
     ]
     if settings.READ_DATABASE != "default":
         checks.append(("read database", "reads, projections", _database_check("read")))
+    if settings.READ_REPLICA_DATABASE != settings.READ_DATABASE:
+        replica = _database_check(settings.READ_REPLICA_DATABASE)
+        checks.append(("read replica", "the API's reads", replica))
     if settings.REDIS_URL:
         checks.append(("Redis cache", "shared throttles and caches", _cache_check))
     if active_runner().uses_workers:

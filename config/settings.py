@@ -126,6 +126,17 @@ DATABASES = {"default": _database(_WRITE_URL)}
 if _READ_URL != _WRITE_URL:
     DATABASES["read"] = _database(_READ_URL)
 READ_DATABASE = "read" if "read" in DATABASES else "default"
+# A streaming replica of the read database that serves the API's reads (async mode only).
+_REPLICA_URL = os.environ.get("READ_REPLICA_URL")
+if _REPLICA_URL:
+    if READ_DATABASE == "default":
+        raise ImproperlyConfigured(
+            "READ_REPLICA_URL names a streaming replica of the read database: set "
+            "READ_DATABASE_URL (its primary, which the workers write) and PROJECTION_MODE=async."
+        )
+    # Tests create no database on it: the primary's test database streams to it.
+    DATABASES["read_replica"] = {**_database(_REPLICA_URL), "TEST": {"MIRROR": "read"}}
+READ_REPLICA_DATABASE = "read_replica" if _REPLICA_URL else READ_DATABASE
 DATABASE_ROUTERS = ["orders_read.routers.ReadSideRouter"]
 
 # inline: projections run in each command's transaction. async: commands commit only the

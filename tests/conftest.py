@@ -127,6 +127,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(both, append=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def read_replica_streams_the_test_database(request: pytest.FixtureRequest) -> None:
+    """With a read replica (READ_REPLICA_URL), read the test database from the real replica:
+    settings make it the read database's test mirror, so that no database is created on it
+    and no test flushes it; the primary's test database streams to it."""
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.READ_REPLICA_DATABASE == settings.READ_DATABASE:
+        return
+    request.getfixturevalue("django_db_setup")
+    replica = connections[settings.READ_REPLICA_DATABASE]
+    replica.close()
+    test_name = connections[settings.READ_DATABASE].settings_dict["NAME"]
+    replica.settings_dict = {**settings.DATABASES[replica.alias], "NAME": test_name}
+
+
 @pytest.fixture
 def customer(db) -> Customer:
     return make_customer()

@@ -15,11 +15,12 @@ from orders_write.models import Order
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = "postgres://postgres@127.0.0.1:5432/orders"
+CONFIGURED = {"DATABASE_URL", "READ_DATABASE_URL", "READ_REPLICA_URL", "REDIS_URL"}
 
 
 def check(**env: str) -> subprocess.CompletedProcess:
     """Run `manage.py check` with these settings (nothing is connected to)."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIGURED}
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -44,6 +45,10 @@ def check(**env: str) -> subprocess.CompletedProcess:
             "PROJECTION_MODE=async needs REDIS_URL",
         ),
         ({"PROJECTION_MODE": "later"}, "PROJECTION_MODE must be 'inline' or 'async'."),
+        (
+            {"DATABASE_URL": POSTGRES, "READ_REPLICA_URL": f"{POSTGRES}_replica"},
+            "READ_REPLICA_URL names a streaming replica of the read database",
+        ),
     ],
 )
 def test_a_mismatched_configuration_is_refused_at_start_up(env, message):

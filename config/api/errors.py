@@ -170,8 +170,9 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
 def unavailable_side(request: Any) -> Unavailable:
     """Return the 503 naming the side whose database the request could not reach."""
     failed = failed_databases()
-    read_side, reads = settings.READ_DATABASE, getattr(request, "method", "GET") in SAFE_METHODS
-    if read_side in failed and (reads or "default" not in failed):
+    read_side = {settings.READ_DATABASE, settings.READ_REPLICA_DATABASE}
+    reads = getattr(request, "method", "GET") in SAFE_METHODS
+    if read_side & failed and (reads or "default" not in failed):
         error: Unavailable = ReadSideUnavailable()
     else:
         error = WriteSideUnavailable()

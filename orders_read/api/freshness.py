@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from config.api.errors import ProjectionBehind
 from config.api.schema import add_position_header, operations_of
+from orders_read.database import from_replica
 from orders_read.projections.rows import Projection
 from orders_read.running.standing import Standing, reflected_position, standing_of
 from orders_write.event_reader import Checkpoint, checkpoint_at
@@ -116,6 +117,10 @@ class ReflectsProjections:
 
     def projection_read(self) -> Projection:
         return self.projection
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with from_replica():
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from orders_read.database import read_connection
+from orders_read.database import reads_connection
 from orders_read.models import ProjectionState
 from orders_write.event_reader import HEAD_SQL, Checkpoint, head, position_of
 
@@ -28,11 +28,12 @@ def standing(names: tuple[str, ...]) -> Checkpoint | None:
 
 
 def standing_of(names: tuple[str, ...]) -> Standing:
-    """Return where the named projections stand and, when the read tables share the event
+    """Return where the named projections stand (as the database that serves reads here has
+    them: within `from_replica`, the replica's copy) and, when the read tables share the event
     store's database, the store's head position, read in the same query: one round trip, in
     plain SQL (the ORM took longer to build this query than the database to answer it)."""
     same_database = settings.READ_DATABASE == "default"
-    with read_connection.cursor() as cursor:
+    with reads_connection().cursor() as cursor:
         cursor.execute(_states_sql(len(names), with_head=same_database), list(names))
         rows = cursor.fetchall()
     states = {name: (bool(stalled), Checkpoint(tx, pos)) for name, stalled, tx, pos, *_ in rows}

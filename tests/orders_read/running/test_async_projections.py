@@ -196,7 +196,7 @@ def test_a_waiting_read_polls_less_and_less_often(admin_api, customer, product):
     settle()
     quiet()
     try:
-        with CaptureQueriesContext(connections["read"]) as sql:
+        with CaptureQueriesContext(connections[settings.READ_REPLICA_DATABASE]) as sql:
             read, _ = read_own_order_while_held(admin_api, customer, product)
     finally:
         settings.READ_WAIT_SECONDS = 2
