@@ -161,6 +161,9 @@ PROJECTION_SWEEP_SECONDS = float(os.environ.get("PROJECTION_SWEEP_SECONDS", "2")
 PROJECTION_RETRY_SECONDS = float(os.environ.get("PROJECTION_RETRY_SECONDS", "10"))
 # Most events a worker applies in one read-database transaction.
 PROJECTION_BATCH_SIZE = int(os.environ.get("PROJECTION_BATCH_SIZE", "5000"))
+# Async mode: the projections are advanced in this many groups, each by one task that reads
+# the store once per batch for all of its group (match the workers' processes).
+PROJECTION_WORKER_GROUPS = int(os.environ.get("PROJECTION_WORKER_GROUPS", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -36,3 +36,16 @@ def event_classes() -> list[EventClass]:
 def models_of(name: str) -> list[type[Model]]:
     """Return the models of the tables the named projection owns."""
     return [table.model for table in BY_NAME[name].tables]
+
+
+def shared_out(names: list[str] | tuple[str, ...], parts: int) -> list[list[str]]:
+    """Share the named projections among at most `parts` processes, each of which takes
+    about as long to replay them: the costliest first, each to the process with the least
+    so far."""
+    shares: list[list[str]] = [[] for _ in range(max(1, min(parts, len(names))))]
+    costs = [0] * len(shares)
+    for name in sorted(names, key=lambda n: -BY_NAME[n].replay_cost):
+        least = costs.index(min(costs))
+        shares[least].append(name)
+        costs[least] += BY_NAME[name].replay_cost
+    return [[name for name in names if name in share] for share in shares]

@@ -103,13 +103,16 @@ def project_bulk(
 
 
 class BulkReplay:
-    """Replays batches of events, in order, into tables that only it writes (a rebuild's).
+    """Replays batches of events, in order, into tables that only it writes while it runs (a
+    rebuild's new tables, or live tables a worker holds the right to write).
 
     The rows of shared tables (a customer's analytics, a product's days and windows), which
     most batches touch again, are kept from one batch to the next instead of read back: as
-    nothing else writes these tables, the rows kept are the rows written, and while none has
-    been dropped a row not kept does not exist. A table's rows are dropped once more than
-    `keep_rows` are kept, and read again when needed.
+    nothing else writes these tables, the rows kept are the rows written. `from_start`: the
+    tables start empty and the first batch starts from the store's first event, so while no
+    row has been dropped a row not kept does not exist, and rows to add are not looked for;
+    otherwise a row is read the first time a batch needs it, then kept. A table's rows are
+    dropped once more than `keep_rows` are kept, and read again when needed.
     """
 
     def __init__(
@@ -119,33 +122,39 @@ class BulkReplay:
         skipped: Skipped | None = None,
         *,
         keep_rows: int = KEEP_ROWS,
+        from_start: bool = True,
     ) -> None:
         self.projections, self.models_by_table = projections, models_by_table
-        self.skipped, self.keep_rows = skipped, keep_rows
+        self.skipped, self.keep_rows, self.from_start = skipped, keep_rows, from_start
         self.kept: dict[Table, TableRows] = {}
-        # The tables start empty: all their rows are the ones the replay keeps.
-        for projection in projections:
+        for projection in projections if from_start else ():
             for table in projection.tables:
                 if table.shared:
                     self.kept[table] = TableRows(table, models_by_table.get(table, table.model))
                     self.kept[table].complete = True
 
-    def apply(self, events: list[RecordedEvent]) -> None:
-        """Apply a batch of events that follows the ones applied before (the first batch
-        starts from the first event, into empty tables)."""
+    def apply(self, events: list[RecordedEvent], skipped: Skipped | None = None) -> None:
+        """Apply a batch of events that follows the ones applied before (from the start: the
+        first batch starts from the first event, into empty tables). After a failure nothing
+        is kept and rows are looked for again, as the failed batch may have changed them."""
         store = RowStore(
             self.projections,
             models_by_table=self.models_by_table,
-            events_are_new=True,
+            events_are_new=self.from_start,
             carried=self.kept,
         )
         self.kept = {}
-        # The rows kept make the heap large, so a collection while the batch allocates its
-        # many (acyclic) rows and tuples scanned them all again and again.
-        with cyclic_gc_paused():
-            store.load(events, self.skipped)
-            store.apply(events, self.skipped)
-            write_bulk(store)
+        skipped = self.skipped if skipped is None else skipped
+        try:
+            # The rows kept make the heap large, so a collection while the batch allocates
+            # its many (acyclic) rows and tuples scanned them all again and again.
+            with cyclic_gc_paused():
+                store.load(events, skipped)
+                store.apply(events, skipped)
+                write_bulk(store)
+        except BaseException:
+            self.from_start = False
+            raise
         self.kept = {
             table: rows.carried()
             for table, rows in store.tables.items()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from orders_read.cache import forget_popular_products
 from orders_read.database import read_atomic, read_connection
 from orders_read.progress import Progress
-from orders_read.projections import BY_NAME, NAMES
+from orders_read.projections import BY_NAME, NAMES, shared_out
 from orders_read.projections.backends import KEEP_ROWS, BulkReplay
 from orders_read.projections.rows import Table
 from orders_read.running.catch_up import catch_up, locked_state
@@ -122,7 +122,7 @@ class Scratch:
         """
         below = horizon()
         total = count_events(below=below)
-        parts = _split(self.projections, processes if _can_fork() else 1)
+        parts = shared_out(self.projections, processes if _can_fork() else 1)
 
         def replay(names: list[str], on_batch: Callable[[int], None]) -> Checkpoint:
             return self.replay(names, below=below, batch_size=batch_size, on_batch=on_batch)
@@ -156,18 +156,6 @@ class Scratch:
                     cursor.execute(str(index.create_sql(scratch, editor)))
                 if read_connection.vendor == "postgresql":
                     cursor.execute(f"ANALYZE {_quoted(scratch)}")
-
-
-def _split(names: list[str], parts: int) -> list[list[str]]:
-    """Share the named projections among at most `parts` processes, each of which takes
-    about as long: the costliest first, each to the process with the least so far."""
-    shares: list[list[str]] = [[] for _ in range(max(1, min(parts, len(names))))]
-    costs = [0] * len(shares)
-    for name in sorted(names, key=lambda n: -BY_NAME[n].replay_cost):
-        least = costs.index(min(costs))
-        shares[least].append(name)
-        costs[least] += BY_NAME[name].replay_cost
-    return [[name for name in names if name in share] for share in shares]
 
 
 def _can_fork() -> bool:

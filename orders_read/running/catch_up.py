@@ -2,13 +2,15 @@
 `orders_write.event_reader`), the events a projection has not applied yet, a batch per
 read-database transaction that also moves its checkpoint."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from orders_read.database import READ_DB, read_atomic
 from orders_read.models import ProjectionFailure, ProjectionState
 from orders_read.projections import BY_NAME
-from orders_read.projections.backends import after_write
+from orders_read.projections.backends import BulkReplay, after_write
 from orders_read.projections.rows import Projection
 from orders_write.event_reader import Checkpoint, read_events
 from orders_write.event_store import RecordedEvent
@@ -46,23 +48,83 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
             return result
 
 
-def advance(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
-    """Apply the events `projection` has not applied yet (async mode's workers); a stalled
-    projection waits for catch-up (retry or skip)."""
-    result = CatchUpResult(projection)
-    while result.failed_at is None:
-        with read_atomic():
-            state = locked_state(projection)
-            if state.stalled:
-                break
-            batch = read_events(state.checkpoint, limit=batch_size)
-            if not batch:
-                break
-            result.failed_at = _apply_batch(projection, state, batch, result)
-            state.stalled = result.failed_at is not None
-            state.save()
-        after_write([BY_NAME[projection]])
-    return result
+def advance_together(names: list[str], *, batch_size: int = 1000) -> list[CatchUpResult]:
+    """Apply the events the named projections have not applied yet (async mode's workers,
+    holding the right to write each of them), as a replay does: one read of the store per
+    batch serves them all, each applies only the events past its checkpoint (and its rules
+    only those of the types it handles), and keeps the rows of its shared tables between
+    batches; a projection with empty tables at the start of the store looks for no row it
+    adds. A stalled projection waits for catch-up (retry or skip)."""
+    results = {name: CatchUpResult(name) for name in names}
+    replays: dict[str, _Replay] = {}
+    going = list(names)
+    while going:
+        states = {s.name: s for s in ProjectionState.objects.filter(name__in=going)}
+        going = [name for name in going if name not in states or not states[name].stalled]
+        start = min((_checkpoint(states.get(name)) for name in going), default=None)
+        batch = read_events(start, limit=batch_size) if start is not None else []
+        if not batch:
+            break
+        going = [name for name in going if _advance_one(name, batch, results[name], replays)]
+        after_write([BY_NAME[name] for name in names])
+    return list(results.values())
+
+
+def _checkpoint(state: ProjectionState | None) -> Checkpoint:
+    return state.checkpoint if state is not None else Checkpoint.START
+
+
+@dataclass
+class _Replay:
+    """A worker's replay of one projection, valid while its checkpoint is where it left it."""
+
+    replay: BulkReplay
+    checkpoint: Checkpoint
+
+
+def _advance_one(
+    name: str, batch: list[RecordedEvent], result: CatchUpResult, replays: dict[str, _Replay]
+) -> bool:
+    """Apply the events of `batch` past the projection's checkpoint; tell whether it goes on."""
+    with read_atomic():
+        state = locked_state(name)
+        if state.stalled:
+            return False
+        events = _past(batch, state.checkpoint)
+        if not events:
+            return True
+        known = replays.get(name)
+        if known is None or known.checkpoint != state.checkpoint:
+            known = replays[name] = _Replay(_replay_of(name, state), state.checkpoint)
+        skipped = skipped_positions(name)
+        try:
+            with read_atomic():
+                known.replay.apply(events, {name: skipped})
+        except Exception:
+            del replays[name]
+            result.failed_at = _apply_one_by_one(BY_NAME[name], state, events, result, skipped)
+        else:
+            _move_checkpoint(state, events[-1], result, len(events))
+        state.stalled = result.failed_at is not None
+        state.save()
+        known.checkpoint = state.checkpoint
+    return result.failed_at is None
+
+
+def _past(batch: list[RecordedEvent], checkpoint: Checkpoint) -> list[RecordedEvent]:
+    if Checkpoint.of(batch[0]) > checkpoint:
+        return batch
+    return [event for event in batch if Checkpoint.of(event) > checkpoint]
+
+
+def _replay_of(name: str, state: ProjectionState) -> BulkReplay:
+    """Return a replay into the projection's live tables; from the start when it has applied
+    nothing and its tables are empty."""
+    projection = BY_NAME[name]
+    from_start = state.checkpoint == Checkpoint.START and not any(
+        table.model.objects.exists() for table in projection.tables
+    )
+    return BulkReplay([projection], {}, from_start=from_start)
 
 
 class _RolledBack(Exception):

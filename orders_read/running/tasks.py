@@ -1,18 +1,22 @@
-"""Celery tasks of async mode: advance each projection, one worker at a time per projection.
+"""Celery tasks of async mode: advance the projections, one worker at a time per projection.
 
-A request to advance a projection marks it dirty (in the shared cache) and queues a task
-unless one is waiting. The worker that holds the projection's lock clears the mark before it
-reads, and looks at the mark again after unlocking: a request that arrived while the lock
-was held, whose own task found the lock taken, is served by the holder.
+The projections are shared out in PROJECTION_WORKER_GROUPS groups of about equal replay
+cost; a task advances a group together, one read of the store per batch serving them all.
+A request to advance a projection marks it dirty (in the shared cache) and queues its
+group's task unless one is waiting. The worker that holds a projection's lock clears the
+mark before it reads, and looks at the marks again after unlocking: a request that arrived
+while the lock was held, whose own task found the lock taken, is served by the holder.
 """
+
+from contextlib import ExitStack
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from orders_read.projections import NAMES
+from orders_read.projections import NAMES, shared_out
 
-from .catch_up import advance, catch_up, next_event_applies
+from .catch_up import advance_together, catch_up, next_event_applies
 from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
 from .failures import stalled_projections
 from .retries import retries_due
@@ -23,28 +27,45 @@ from .sweeping import mark_swept
 TASKS = "orders_read.tasks"
 
 
+def worker_groups() -> list[list[str]]:
+    """Return the groups of projections that tasks advance together."""
+    return shared_out(NAMES, settings.PROJECTION_WORKER_GROUPS)
+
+
 @shared_task(name=f"{TASKS}.advance_all", ignore_result=True)
 def answer_nudge() -> None:
-    """Answer a command's nudge: request every projection to advance."""
+    """Answer a command's nudge: mark every projection dirty and queue the task of each
+    group with a projection newly marked."""
     cache.delete(NUDGE_KEY)
-    for name in NAMES:
-        if cache.add(dirty_key(name), 1, timeout=NUDGE_TTL_SECONDS):
-            advance_projection.delay(name)
+    for group in worker_groups():
+        marked = [name for name in group if cache.add(dirty_key(name), 1, NUDGE_TTL_SECONDS)]
+        if marked:
+            advance_projections.delay(group)
+
+
+@shared_task(name=f"{TASKS}.advance_projections", ignore_result=True)
+def advance_projections(names: list[str]) -> int:
+    """Advance the named projections to the head of the store together, but those another
+    worker is at; return the events applied."""
+    applied = 0
+    while True:
+        with ExitStack() as held_locks:
+            runner = active_runner()
+            held = [name for name in names if held_locks.enter_context(runner.writing(name))]
+            if not held:
+                return applied
+            cache.delete_many([dirty_key(name) for name in held])
+            results = advance_together(held, batch_size=settings.PROJECTION_BATCH_SIZE)
+            applied += sum(result.applied for result in results)
+        if not cache.get_many([dirty_key(name) for name in names]):
+            return applied
 
 
 @shared_task(name=f"{TASKS}.advance_projection", ignore_result=True)
 def advance_projection(name: str) -> int:
     """Advance one projection to the head of the store, unless another worker is at it;
     return the events applied."""
-    applied = 0
-    while True:
-        with active_runner().writing(name) as held:
-            if not held:
-                return applied
-            cache.delete(dirty_key(name))
-            applied += advance(name, batch_size=settings.PROJECTION_BATCH_SIZE).applied
-        if not cache.get(dirty_key(name)):
-            return applied
+    return advance_projections([name])
 
 
 @shared_task(name=f"{TASKS}.retry_projection", ignore_result=True)
@@ -70,5 +91,6 @@ def sweep() -> None:
             retry_projection.delay(name)
         elif name in stalled:
             retry_projection.delay(name, if_cause_gone=True)
-        else:
-            advance_projection.delay(name)
+    for group in worker_groups():
+        if going := [name for name in group if name not in stalled]:
+            advance_projections.delay(going)
