@@ -1,15 +1,15 @@
-"""Async mode's coordination: a committed command nudges the workers, at most one nudge
-waiting at a time, and each projection is marked dirty until a worker has read past the
-request (shared-cache keys); one worker at a time advances a projection (a PostgreSQL
-advisory lock on the read database)."""
+"""Async mode's coordination: a committed command nudges the workers by marking each
+projection dirty until a worker has read past the request (shared-cache keys; a task is
+queued only for a group with a projection newly marked); one worker at a time advances a
+projection (a PostgreSQL advisory lock on the read database)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from orders_read.database import read_connection
 
-NUDGE_KEY = "projections:nudge"
-# A nudge whose task was lost stops suppressing new ones after this long.
+# A mark whose task was lost stops suppressing new ones after this long (the sweep runs the
+# projections meanwhile).
 NUDGE_TTL_SECONDS = 30
 ADVISORY_LOCK_SPACE = 0x70726F6A  # "proj"
 

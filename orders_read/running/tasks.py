@@ -2,8 +2,8 @@
 
 The projections are shared out in PROJECTION_WORKER_GROUPS groups of about equal replay
 cost; a task advances a group together, one read of the store per batch serving them all.
-A request to advance a projection marks it dirty (in the shared cache) and queues its
-group's task unless one is waiting. The worker that holds a projection's lock clears the
+A command's nudge marks every projection dirty (in the shared cache) and queues the task of
+each group with a projection newly marked. The worker that holds a projection's lock clears the
 mark before it reads, and looks at the marks again after unlocking: a request that arrived
 while the lock was held, whose own task found the lock taken, is served by the holder.
 """
@@ -17,7 +17,7 @@ from django.core.cache import cache
 from orders_read.projections import NAMES, shared_out
 
 from .catch_up import advance_together, catch_up, next_event_applies
-from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, dirty_key
+from .coordination import NUDGE_TTL_SECONDS, dirty_key
 from .failures import stalled_projections
 from .retries import retries_due
 from .runner import active_runner
@@ -32,15 +32,19 @@ def worker_groups() -> list[list[str]]:
     return shared_out(NAMES, settings.PROJECTION_WORKER_GROUPS)
 
 
-@shared_task(name=f"{TASKS}.advance_all", ignore_result=True)
-def answer_nudge() -> None:
-    """Answer a command's nudge: mark every projection dirty and queue the task of each
-    group with a projection newly marked."""
-    cache.delete(NUDGE_KEY)
+def request_advance() -> None:
+    """Mark every projection dirty and queue the task of each group with a projection newly
+    marked (a group whose marks were all set has a task waiting, or running, that sees them)."""
     for group in worker_groups():
         marked = [name for name in group if cache.add(dirty_key(name), 1, NUDGE_TTL_SECONDS)]
         if marked:
             advance_projections.delay(group)
+
+
+@shared_task(name=f"{TASKS}.advance_all", ignore_result=True)
+def answer_nudge() -> None:
+    """Request every projection to advance (nudges sent before the nudger marked them)."""
+    request_advance()
 
 
 @shared_task(name=f"{TASKS}.advance_projections", ignore_result=True)

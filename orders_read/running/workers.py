@@ -12,7 +12,6 @@ import os
 import threading
 from contextlib import AbstractContextManager
 
-from django.core.cache import cache
 from django.db import transaction
 
 from config.fallback_cache import shared_cache_reachable
@@ -22,10 +21,10 @@ from orders_read.projections.rows import EventClass, Projection
 from orders_write.event_reader import Checkpoint
 from orders_write.event_store import RecordedEvent
 
-from .coordination import NUDGE_KEY, NUDGE_TTL_SECONDS, worker_lock
+from .coordination import worker_lock
 from .runner import CatchUpResult, Receiver, Runner
 from .sweeping import heartbeat_age, workers_alive
-from .tasks import answer_nudge
+from .tasks import request_advance
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +35,11 @@ def nudge_after_commit(sender: object, event: RecordedEvent, **kwargs: object) -
 
 
 def nudge_workers() -> None:
-    """Ask the workers to advance every projection, unless a nudge is already waiting."""
+    """Ask the workers to advance every projection: no message is sent for a group whose
+    task is waiting or running already."""
     try:
-        if cache.add(NUDGE_KEY, 1, timeout=NUDGE_TTL_SECONDS) and shared_cache_reachable():
-            answer_nudge.delay()
+        if shared_cache_reachable():
+            request_advance()
     except Exception:
         # The command has committed; the sweep will advance the projections.
         logger.warning("Could not nudge the projection workers", exc_info=True)
