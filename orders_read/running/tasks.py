@@ -47,7 +47,14 @@ def answer_nudge() -> None:
     request_advance()
 
 
-@shared_task(name=f"{TASKS}.advance_projections", ignore_result=True)
+# A task whose worker process dies is queued again at once (advancing is idempotent): its
+# projections' marks would otherwise keep nudges from sending another until the sweep.
+@shared_task(
+    name=f"{TASKS}.advance_projections",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def advance_projections(names: list[str]) -> int:
     """Advance the named projections to the head of the store together, but those another
     worker is at; return the events applied."""
