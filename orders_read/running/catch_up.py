@@ -2,6 +2,7 @@
 `orders_write.event_reader`), the events a projection has not applied yet, a batch per
 read-database transaction that also moves its checkpoint."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -50,65 +51,123 @@ def catch_up(projection: str, *, batch_size: int = 1000) -> CatchUpResult:
 
 def advance_together(names: list[str], *, batch_size: int = 1000) -> list[CatchUpResult]:
     """Apply the events the named projections have not applied yet (async mode's workers,
-    holding the right to write each of them), as a replay does: one read of the store per
-    batch serves them all, each applies only the events past its checkpoint (and its rules
-    only those of the types it handles), and keeps the rows of its shared tables between
-    batches; a projection with empty tables at the start of the store looks for no row it
-    adds. A stalled projection waits for catch-up (retry or skip)."""
+    holding the right to write each of them), as a replay does: one read of the store and
+    one read-database transaction per batch serve them all; the projections that stand at
+    the same checkpoint apply the batch together (their rows read and written together),
+    each keeps the rows of its shared tables between batches, and those with empty tables
+    at the start of the store look for no row they add. A stalled projection waits for
+    catch-up (retry or skip)."""
     results = {name: CatchUpResult(name) for name in names}
-    replays: dict[str, _Replay] = {}
+    replays: dict[tuple[str, ...], _Replay] = {}
     going = list(names)
     while going:
-        states = {s.name: s for s in ProjectionState.objects.filter(name__in=going)}
-        going = [name for name in going if name not in states or not states[name].stalled]
-        start = min((_checkpoint(states.get(name)) for name in going), default=None)
-        batch = read_events(start, limit=batch_size) if start is not None else []
+        going, start = _lowest_checkpoint(going)
+        batch = read_events(start, limit=batch_size) if going else []
         if not batch:
             break
-        going = [name for name in going if _advance_one(name, batch, results[name], replays)]
+        going = _advance_batch(going, start, batch, results, replays)
         after_write([BY_NAME[name] for name in names])
     return list(results.values())
 
 
-def _checkpoint(state: ProjectionState | None) -> Checkpoint:
-    return state.checkpoint if state is not None else Checkpoint.START
+def _lowest_checkpoint(names: list[str]) -> tuple[list[str], Checkpoint]:
+    """Return the named projections not stalled, and the lowest checkpoint among them."""
+    states = {s.name: s for s in ProjectionState.objects.filter(name__in=names)}
+    going = [name for name in names if name not in states or not states[name].stalled]
+    checkpoints = [states[n].checkpoint if n in states else Checkpoint.START for n in going]
+    return going, min(checkpoints, default=Checkpoint.START)
 
 
 @dataclass
 class _Replay:
-    """A worker's replay of one projection, valid while its checkpoint is where it left it."""
+    """A worker's replay of projections that stand together, valid while their checkpoint is
+    where it left it."""
 
     replay: BulkReplay
     checkpoint: Checkpoint
 
 
-def _advance_one(
-    name: str, batch: list[RecordedEvent], result: CatchUpResult, replays: dict[str, _Replay]
-) -> bool:
-    """Apply the events of `batch` past the projection's checkpoint; tell whether it goes on."""
+def _advance_batch(
+    names: list[str],
+    start: Checkpoint,
+    batch: list[RecordedEvent],
+    results: dict[str, CatchUpResult],
+    replays: dict[tuple[str, ...], _Replay],
+) -> list[str]:
+    """Apply `batch` (read from `start`) to each projection past its checkpoint, in one
+    transaction; return the projections that go on."""
     with read_atomic():
-        state = locked_state(name)
-        if state.stalled:
-            return False
-        events = _past(batch, state.checkpoint)
-        if not events:
-            return True
-        known = replays.get(name)
-        if known is None or known.checkpoint != state.checkpoint:
-            known = replays[name] = _Replay(_replay_of(name, state), state.checkpoint)
-        skipped = skipped_positions(name)
-        try:
-            with read_atomic():
-                known.replay.apply(events, {name: skipped})
-        except Exception:
-            del replays[name]
-            result.failed_at = _apply_one_by_one(BY_NAME[name], state, events, result, skipped)
-        else:
-            _move_checkpoint(state, events[-1], result, len(events))
-        state.stalled = result.failed_at is not None
-        state.save()
-        known.checkpoint = state.checkpoint
-    return result.failed_at is None
+        states = _locked_states(names)
+        going = [name for name in names if not states[name].stalled]
+        cohorts: defaultdict[Checkpoint, list[str]] = defaultdict(list)
+        for name in going:
+            # One moved back (by a rebuild) is read from its own checkpoint next time.
+            if states[name].checkpoint >= start:
+                cohorts[states[name].checkpoint].append(name)
+        for checkpoint, cohort in cohorts.items():
+            if events := _past(batch, checkpoint):
+                _apply_cohort(cohort, checkpoint, events, states, results, replays)
+        for name in going:
+            states[name].stalled = results[name].failed_at is not None
+        ProjectionState.objects.bulk_update(
+            [states[name] for name in going],
+            ["stalled", "transaction_id", "position", "last_advanced_at"],
+        )
+    return [name for name in going if results[name].failed_at is None]
+
+
+def _locked_states(names: list[str]) -> dict[str, ProjectionState]:
+    """Return the named projections' state rows, locked (in name order) until the
+    transaction ends."""
+    locked = ProjectionState.objects.select_for_update().filter(name__in=names).order_by("name")
+    states = {state.name: state for state in locked}
+    if len(states) < len(names):
+        new = [ProjectionState(name=name) for name in names if name not in states]
+        ProjectionState.objects.bulk_create(new, ignore_conflicts=True)
+        states = {state.name: state for state in locked.all()}
+    return states
+
+
+def _apply_cohort(
+    cohort: list[str],
+    checkpoint: Checkpoint,
+    events: list[RecordedEvent],
+    states: dict[str, ProjectionState],
+    results: dict[str, CatchUpResult],
+    replays: dict[tuple[str, ...], _Replay],
+) -> None:
+    """Apply `events` to projections that stand at `checkpoint` together; if that fails,
+    to each alone, up to its failure."""
+    key = tuple(cohort)
+    known = replays.get(key)
+    if known is None or known.checkpoint != checkpoint:
+        for other in [k for k in replays if set(k) & set(cohort)]:
+            del replays[other]
+        known = replays[key] = _Replay(_replay_of(cohort, checkpoint), checkpoint)
+    try:
+        with read_atomic():
+            known.replay.apply(events)
+    except Exception:
+        del replays[key]
+        for name in cohort:
+            _apply_alone(name, events, states[name], results[name])
+        return
+    for name in cohort:
+        _move_checkpoint(states[name], events[-1], results[name], len(events))
+    known.checkpoint = Checkpoint.of(events[-1])
+
+
+def _apply_alone(
+    name: str, events: list[RecordedEvent], state: ProjectionState, result: CatchUpResult
+) -> None:
+    skipped = skipped_positions(name)
+    try:
+        with read_atomic():
+            BulkReplay([BY_NAME[name]], {}, {name: skipped}, from_start=False).apply(events)
+    except Exception:
+        result.failed_at = _apply_one_by_one(BY_NAME[name], state, events, result, skipped)
+    else:
+        _move_checkpoint(state, events[-1], result, len(events))
 
 
 def _past(batch: list[RecordedEvent], checkpoint: Checkpoint) -> list[RecordedEvent]:
@@ -117,14 +176,15 @@ def _past(batch: list[RecordedEvent], checkpoint: Checkpoint) -> list[RecordedEv
     return [event for event in batch if Checkpoint.of(event) > checkpoint]
 
 
-def _replay_of(name: str, state: ProjectionState) -> BulkReplay:
-    """Return a replay into the projection's live tables; from the start when it has applied
-    nothing and its tables are empty."""
-    projection = BY_NAME[name]
-    from_start = state.checkpoint == Checkpoint.START and not any(
-        table.model.objects.exists() for table in projection.tables
+def _replay_of(names: list[str], checkpoint: Checkpoint) -> BulkReplay:
+    """Return a replay into the projections' live tables; from the start when they have
+    applied nothing and their tables are empty."""
+    projections = [BY_NAME[name] for name in names]
+    from_start = checkpoint == Checkpoint.START and not any(
+        table.model.objects.exists() for projection in projections for table in projection.tables
     )
-    return BulkReplay([projection], {}, from_start=from_start)
+    skipped = {name: skipped_positions(name) for name in names}
+    return BulkReplay(projections, {}, skipped, from_start=from_start)
 
 
 class _RolledBack(Exception):

@@ -8,9 +8,11 @@ from contextlib import contextmanager
 
 from orders_read.database import read_connection
 
-# A mark whose task was lost stops suppressing new ones after this long (the sweep runs the
-# projections meanwhile).
-NUDGE_TTL_SECONDS = 30
+# A mark stops keeping nudges from queueing a task after this long: a task that found the
+# projection held by a worker that then died leaves its mark, and no task would run until the
+# sweep. A holder reads to the head of the store after the marks it clears, so a request older
+# than that is served by its run anyway.
+NUDGE_TTL_SECONDS = 1
 ADVISORY_LOCK_SPACE = 0x70726F6A  # "proj"
 
 

@@ -47,8 +47,8 @@ def answer_nudge() -> None:
     request_advance()
 
 
-# A task whose worker process dies is queued again at once (advancing is idempotent): its
-# projections' marks would otherwise keep nudges from sending another until the sweep.
+# A task whose worker process dies is queued again (advancing is idempotent) instead of
+# leaving its projections to the next nudge or sweep.
 @shared_task(
     name=f"{TASKS}.advance_projections",
     ignore_result=True,

@@ -314,7 +314,22 @@ def start_celery(database_url: str, logs: Path, **environment: str) -> list[subp
                     stderr=log,
                 )
             )
+    wait_for_celery_worker(celery, server_environment(database_url, **environment))
     return processes
+
+
+def wait_for_celery_worker(celery: list[str], environment: dict[str, str]) -> None:
+    """Wait until the Celery worker answers a ping (so that the load starts with workers that
+    take tasks); raise if it never does."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        pinged = subprocess.run(  # noqa: S603 (fixed argument list)
+            [*celery, "inspect", "ping", "--timeout", "1"],
+            cwd=ROOT, env=environment, capture_output=True, check=False, timeout=60,
+        )  # fmt: skip
+        if pinged.returncode == 0:
+            return
+    raise RuntimeError("the Celery worker did not answer a ping")
 
 
 @contextmanager
