@@ -7,6 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from orders_write import domain
 from orders_write.plain_text import PlainTextValidator
@@ -73,3 +74,26 @@ class PriceField(serializers.DecimalField):
         if not re.fullmatch(PRICE_PATTERN, data):
             self.fail("not_an_amount")
         return super().to_internal_value(data)
+
+
+# What a row's own id is replaced with to reverse its view's URL once.
+_ANY_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@extend_schema_field({"type": "string", "format": "uri"})
+class RowLink(serializers.Field):
+    """The absolute URL of a row's own resource (as DRF's HyperlinkedIdentityField gives it),
+    built by formatting: the view's URL is reversed once per response, not for every row."""
+
+    def __init__(self, view_name: str, lookup_field: str, **kwargs: Any) -> None:
+        self.view_name, self.lookup_field = view_name, lookup_field
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, row: Any) -> str:
+        templates = self.context.setdefault("row_link_templates", {})
+        template = templates.get(self.view_name)
+        if template is None:
+            request = self.context.get("request")
+            url = reverse(self.view_name, kwargs={self.lookup_field: _ANY_ID}, request=request)
+            template = templates[self.view_name] = url.replace(_ANY_ID, "{}")
+        return template.format(getattr(row, self.lookup_field))

@@ -12,7 +12,7 @@ from rest_framework import ISO_8601, serializers
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
-from config.api.fields import MoneyField, PaymentMethodField, StatusField
+from config.api.fields import MoneyField, PaymentMethodField, RowLink, StatusField
 from config.api.privacy import MASKED_HELP, masked, may_see_personal_data
 from orders_read.models import (
     MONEY_SUM_DIGITS,
@@ -147,14 +147,12 @@ class StatusChangeOutput(serializers.Serializer):
     version = serializers.IntegerField(help_text="The order's version this change made.")
 
 
-def order_link() -> serializers.HyperlinkedIdentityField:
-    return serializers.HyperlinkedIdentityField(view_name="order-detail", lookup_field="order_id")
+def order_link() -> RowLink:
+    return RowLink(view_name="order-detail", lookup_field="order_id")
 
 
-def analytics_link() -> serializers.HyperlinkedIdentityField:
-    return serializers.HyperlinkedIdentityField(
-        view_name="customer-analytics", lookup_field="customer_id"
-    )
+def analytics_link() -> RowLink:
+    return RowLink(view_name="customer-analytics", lookup_field="customer_id")
 
 
 class OrderSummarySerializer(ReadModelSerializer):
@@ -184,9 +182,7 @@ class OrderSummarySerializer(ReadModelSerializer):
 class OrderDetailsSerializer(MasksPersonalData, ReadModelSerializer):
     url = order_link()
     customer_analytics_url = analytics_link()
-    status_url = serializers.HyperlinkedIdentityField(
-        view_name="order-status", lookup_field="order_id"
-    )
+    status_url = RowLink(view_name="order-status", lookup_field="order_id")
     status = StatusField()
     total_amount = MoneyField()
     payment_method = PaymentMethodField()
@@ -249,8 +245,9 @@ class CustomerAnalyticsSerializer(MasksPersonalData, ReadModelSerializer):
         ]
 
     def get_orders_url(self, row: CustomerAnalytics) -> str:
-        url = reverse("orders", request=self.context.get("request"))
-        return f"{url}?customer_id={row.customer_id}"
+        if "orders_url" not in self.context:
+            self.context["orders_url"] = reverse("orders", request=self.context.get("request"))
+        return f"{self.context['orders_url']}?customer_id={row.customer_id}"
 
 
 class CustomerOrdersPageSerializer(serializers.Serializer):
