@@ -2,7 +2,6 @@
 (read model vs. the same answer from the normalized write tables), rebuild speed and memory."""
 
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from knox.models import AuthToken
 
 from access.groups import ensure_viewer_group
 from orders_bench.bulk_load import Catalogue, load_history
+from orders_bench.environment import subprocess_environment
 from orders_read import queries
 from orders_read.cache import forget_popular_products
 from orders_read.progress import Progress
@@ -89,22 +89,41 @@ class Benchmark:
             )
         return Order.objects.count()
 
-    def measure(self, *, rebuild: bool = True) -> dict[str, Any]:
-        """Rebuild the read side (timed), then measure writes and reads at the current size."""
+    def measure(self, *, rebuild: bool = True, workers: int = 0) -> dict[str, Any]:
+        """Rebuild the read side (timed); with `workers` (async mode), time that many Celery
+        worker processes draining the store from an empty read side too; then measure writes
+        (async: with the workers running beside them, and their lag) and reads."""
         rebuilt = measure_rebuild() if rebuild else None
+        drained = None
+        if workers:
+            from .drain import measure_drain
+
+            drained = measure_drain(workers)
         return {
             "orders": Order.objects.count(),
             "events": count_events(),
             "rebuild": rebuilt,
-            "writes": self.measure_writes(),
+            "drain": drained,
+            "writes": self.measure_writes(workers=workers),
             "reads": self.measure_reads(),
             "under_writes": self.measure_reads_under_writes(),
         }
 
     # -- writes -----------------------------------------------------------------------------
 
-    def measure_writes(self, rounds: int = 5) -> dict[str, Any]:
-        """Orders created and statuses changed per second: commands vs. plain ORM CRUD."""
+    def measure_writes(self, rounds: int = 5, *, workers: int = 0) -> dict[str, Any]:
+        """Orders created and statuses changed per second: commands vs. plain ORM CRUD; with
+        `workers`, while that many Celery worker processes apply the commands' events (and
+        the projections' lag is sampled)."""
+        if not workers:
+            return self._write_rounds(rounds)
+        from .drain import lag_sampled, worker_running
+
+        with worker_running(workers), lag_sampled() as lag:
+            rates = self._write_rounds(rounds)
+        return {**rates, "lag_seconds": lag, "worker_processes": workers}
+
+    def _write_rounds(self, rounds: int) -> dict[str, Any]:
         per_round = max(1, self.writes // rounds)
         rates: dict[str, list[float]] = {
             k: [] for k in ("create", "crud_create", "status", "crud_status")
@@ -294,7 +313,7 @@ def uncached(read: Callable[[], Any]) -> Any:
 def placing_orders(rate: float) -> Iterator[dict[str, Any]]:
     """Place orders at `rate` a second in another process while the block runs; fill the
     yielded dict with the orders placed and the rate reached."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": _db_url()}
+    env = subprocess_environment()
     writer = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         [sys.executable, "-m", "orders_bench.writer", "--rate", str(rate)],
         env=env,
@@ -311,14 +330,6 @@ def placing_orders(rate: float) -> Iterator[dict[str, Any]]:
         output = writer.communicate(timeout=60)[0].split()
     orders, seconds = int(output[0]), float(output[1])
     placed |= {"orders_placed": orders, "orders_per_s": round(orders / seconds, 1)}
-
-
-def _db_url() -> str:
-    """Return the URL of the database this process uses (the test database in tests)."""
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s["PASSWORD"] else ""
-    port = f":{s['PORT']}" if s["PORT"] else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or 'localhost'}{port}/{s['NAME']}"
 
 
 def order_body(rnd: random.Random, catalogue: Catalogue) -> CreateOrder:
@@ -502,7 +513,7 @@ def measure_rebuild() -> dict[str, Any]:
     """Rebuild every projection in a fresh process: events per second, and the peak memory
     of that process and of the largest replay process it forked."""
     events = count_events()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = subprocess_environment()
     finished = subprocess.run(  # noqa: S603 (our own interpreter and script)
         [sys.executable, "-c", REBUILD_SCRIPT], env=env, capture_output=True, text=True, check=True
     )

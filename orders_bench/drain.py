@@ -1,24 +1,50 @@
 """Async mode: how fast Celery workers drain a backlog, from an empty read side to every
-projection at the head of the store."""
+projection at the head of the store, and how far they lag behind commands."""
 
-import os
+import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.db import connections
 
 from config.celery import app
+from orders_bench.environment import subprocess_environment
 from orders_read.database import read_connection
 from orders_read.models import ProjectionFailure, ProjectionState
 from orders_read.projections import NAMES, models_of
 from orders_read.running.tasks import sweep
-from orders_write.event_reader import Checkpoint, checkpoint_at, count_events, head
+from orders_write.event_reader import Checkpoint, checkpoint_at, count_events, head, lag
 
 ROOT = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 0.5
+
+
+LAG_SAMPLE_SECONDS = 0.1
+
+
+@contextmanager
+def worker_running(concurrency: int) -> Iterator[None]:
+    """Run a Celery worker with `concurrency` processes while the block runs."""
+    connections.close_all()
+    worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [sys.executable, "-m", "celery", "-A", "config", "worker",
+         f"--concurrency={concurrency}", "--loglevel=WARNING"],
+        cwd=ROOT, env=subprocess_environment(),
+    )  # fmt: skip
+    try:
+        while not app.control.ping(timeout=0.5):
+            if worker.poll() is not None:
+                raise RuntimeError("the Celery worker exited")
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(60)
 
 
 def measure_drain(concurrency: int) -> dict[str, Any]:
@@ -26,23 +52,11 @@ def measure_drain(concurrency: int) -> dict[str, Any]:
     until every projection has applied every event; events per second."""
     events = count_events()
     forget_read_side()
-    connections.close_all()
-    worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "-m", "celery", "-A", "config", "worker",
-         f"--concurrency={concurrency}", "--loglevel=WARNING"],
-        cwd=ROOT, env=os.environ.copy(),
-    )  # fmt: skip
-    try:
-        while not app.control.ping(timeout=0.5):
-            if worker.poll() is not None:
-                raise RuntimeError("the Celery worker exited")
+    with worker_running(concurrency):
         started = time.perf_counter()
         sweep.delay()
         wait_until_current()
         elapsed = time.perf_counter() - started
-    finally:
-        worker.terminate()
-        worker.wait(60)
     return {
         "events": events,
         "seconds": round(elapsed, 1),
@@ -75,3 +89,36 @@ def wait_until_current() -> None:
         ):
             return
         time.sleep(POLL_SECONDS)
+
+
+def lag_seconds() -> float:
+    """Return how long ago the oldest event some projection has not applied was recorded."""
+    states = {s.name: s.checkpoint for s in ProjectionState.objects.all()}
+    return max(lag(states.get(name, Checkpoint.START)).seconds for name in NAMES)
+
+
+@contextmanager
+def lag_sampled() -> Iterator[dict[str, Any]]:
+    """Sample the projections' lag every LAG_SAMPLE_SECONDS while the block runs; fill the
+    yielded dict with its percentiles."""
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        try:
+            while not stop.wait(LAG_SAMPLE_SECONDS):
+                samples.append(lag_seconds())
+        finally:
+            connections.close_all()
+
+    sampler = threading.Thread(target=sample, name="lag sampler")
+    sampler.start()
+    figures: dict[str, Any] = {}
+    try:
+        yield figures
+    finally:
+        stop.set()
+        sampler.join()
+    ordered = sorted(samples) or [0.0]
+    cuts = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else ordered * 99
+    figures |= {"p50": cuts[49], "p95": cuts[94], "max": ordered[-1], "samples": len(samples)}

@@ -44,3 +44,17 @@ def test_bench_json_has_writes_reads_and_http_for_each_size():
         assert set(result["reads"]) == {key for key, _, _ in READS}
         for read in result["reads"].values():
             assert read["query"]["p95"] > 0 and read["http"]["p95"] > 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a rebuild process needs a server")
+@pytest.mark.django_db(transaction=True)
+def test_bench_rebuilds_the_database_it_measures():
+    out = StringIO()
+
+    call_command(
+        "bench", "--orders", "30", "--customers", "6", "--products", "5",
+        "--calls", "1", "--writes", "5", "--json", stdout=out,
+    )  # fmt: skip
+
+    [result] = json.loads(out.getvalue())
+    assert result["rebuild"]["events"] == result["events"] > 30

@@ -40,8 +40,9 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="PROCESSES",
-            help="Async mode: empty the read side and time a Celery worker with this many "
-            "processes draining the whole store (instead of the rebuild).",
+            help="Async mode: after the rebuild, empty the read side and time a Celery worker "
+            "with this many processes draining the whole store; writes are then timed with "
+            "the worker running beside them, and its lag sampled.",
         )
         parser.add_argument(
             "--no-rebuild",
@@ -68,14 +69,7 @@ class Command(BaseCommand):
             bar = ProgressBar(self.stdout, f"loading {scale:,} orders", "orders", enabled=show)
             bench.grow_to(scale, progress=bar.update)
             bar.finish()
-            if options["drain"]:
-                # The workers bring the read side back from empty: no rebuild needed.
-                from orders_bench.drain import measure_drain
-
-                drained = measure_drain(options["drain"])
-                results.append({**bench.measure(rebuild=False), "drain": drained})
-            else:
-                results.append(bench.measure(rebuild=options["rebuild"]))
+            results.append(bench.measure(rebuild=options["rebuild"], workers=options["drain"]))
             if show:
                 self._print(results[-1])
         if options["json"]:
@@ -117,20 +111,27 @@ class Command(BaseCommand):
                 )
             )
         self._print_targets(result)
-        if drain := result.get("drain"):
+        if lag := result["writes"].get("lag_seconds"):
+            out(
+                f"lag of {result['writes']['worker_processes']} worker processes while the "
+                f"writes above ran: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, "
+                f"max {lag['max']:.2f} s ({lag['samples']} samples)"
+            )
+        rb, drain = result["rebuild"], result.get("drain")
+        if rb is not None:
+            out(
+                f"rebuild: {rb['events']:,} events in {rb['seconds']} s = "
+                f"{rb['events_per_s']:,} events/s, peak memory {rb['peak_memory_mb']} MB "
+                f"(largest replay process {rb['replay_process_peak_memory_mb']} MB)"
+            )
+        if drain is not None:
+            ratio = drain["events_per_s"] / rb["events_per_s"] if rb else None
+            of_rebuild = f" = {ratio:.2f} x the rebuild" if ratio else ""
             out(
                 f"drain: {drain['worker_processes']} Celery worker processes applied "
-                f"{drain['events']:,} events in {drain['seconds']} s = "
-                f"{drain['events_per_s']:,} events/s"
+                f"{drain['events']:,} events from an empty read side in {drain['seconds']} s = "
+                f"{drain['events_per_s']:,} events/s{of_rebuild}"
             )
-        rb = result["rebuild"]
-        if rb is None:
-            return
-        out(
-            f"rebuild: {rb['events']:,} events in {rb['seconds']} s = "
-            f"{rb['events_per_s']:,} events/s, peak memory {rb['peak_memory_mb']} MB "
-            f"(largest replay process {rb['replay_process_peak_memory_mb']} MB)"
-        )
 
     def _print_targets(self, result: dict[str, Any]) -> None:
         out, listed = self.stdout.write, result["reads"]["orders_list_page"]
@@ -162,6 +163,8 @@ class Command(BaseCommand):
                 ("rebuild events/s", lambda r: r["rebuild"]["events_per_s"]),
                 ("rebuild peak memory MB", lambda r: r["rebuild"]["peak_memory_mb"]),
             ]
+        if all(r.get("drain") for r in results):
+            lines += [("drain events/s", lambda r: r["drain"]["events_per_s"])]
         for label, value in lines:
             out(f"  {label:<36}" + "".join(f"{value(r):>12}" for r in results))
 

@@ -6,6 +6,8 @@ Runs when PROJECTION_MODE=async (PostgreSQL write and read databases, Redis); `.
 runs it that way. Elsewhere it is skipped.
 """
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -463,3 +465,22 @@ def test_beat_keeps_one_sweep_waiting_while_no_worker_consumes(tmp_path):
         app.control.add_consumer("celery", reply=True)
 
     assert waiting == 1
+
+
+def test_the_bench_times_a_drain_and_writes_with_a_worker_beside_them():
+    settle()
+    quiet()
+    out = io.StringIO()
+
+    call_command(
+        "bench", "--orders", "40", "--customers", "8", "--products", "6", "--calls", "1",
+        "--writes", "5", "--drain", "1", "--json", stdout=out,
+    )  # fmt: skip
+
+    [result] = json.loads(out.getvalue())
+    assert result["rebuild"]["events"] == result["drain"]["events"] == result["events"]
+    assert result["drain"]["worker_processes"] == result["writes"]["worker_processes"] == 1
+    assert result["writes"]["lag_seconds"]["samples"] > 0
+    sweep.delay()  # as beat does: the bench's worker may have taken the last nudge with it
+    settle()
+    assert verify(list(NAMES)) == []
