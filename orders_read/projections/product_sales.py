@@ -113,9 +113,17 @@ def _count_line_in_window(rows: RowStore, item: dict[str, Any], line: Row, size:
     last_day = max(window["last_day"], line["sale_date"])
     if line["sale_date"] <= last_day - timedelta(days=size):
         return  # sold before the window
-    days = days_since(window["days"], last_day - timedelta(days=size - 1))
-    days[line["sale_date"].isoformat()] = _plus(days.get(line["sale_date"].isoformat()), line, 1)
-    rows.change(WINDOW, window, last_day=last_day, days=days, **window_totals(days))
+    # The totals follow the days in and out of the window: no sum over every day per line.
+    totals = [window["total_quantity"], window["total_orders"], window["total_revenue"]]
+    days = window["days"]
+    if last_day > window["last_day"]:
+        first = (last_day - timedelta(days=size - 1)).isoformat()
+        for gone in [day for day in days if day < first]:  # ISO days compare as text
+            _take(totals, *days.pop(gone))
+    sold_on = line["sale_date"].isoformat()
+    days[sold_on] = _plus(days.get(sold_on), line, 1)
+    _take(totals, -line["quantity"], -1, -line["revenue"])
+    rows.change(WINDOW, window, last_day=last_day, days=days, **_totals(totals))
     rows.change_if_newer(
         WINDOW,
         window,
@@ -130,8 +138,22 @@ def _take_line_out_of_window(rows: RowStore, line: Row, size: int) -> None:
     sold_on = line["sale_date"].isoformat()
     if window is None or sold_on not in window["days"]:
         return  # sold before the window
+    totals = [window["total_quantity"], window["total_orders"], window["total_revenue"]]
     days = {**window["days"], sold_on: _plus(window["days"][sold_on], line, -1)}
-    rows.change(WINDOW, window, days=days, **window_totals(days))
+    _take(totals, line["quantity"], 1, line["revenue"])
+    rows.change(WINDOW, window, days=days, **_totals(totals))
+
+
+def _take(totals: list, quantity: int, orders: int, revenue: Decimal | str) -> None:
+    """Take a day's (or, negated, a line's) units, orders and revenue out of `totals`."""
+    totals[0] -= quantity
+    totals[1] -= orders
+    totals[2] -= Decimal(revenue)
+
+
+def _totals(totals: list) -> dict[str, Any]:
+    quantity, orders, revenue = totals
+    return {"total_quantity": quantity, "total_orders": orders, "total_revenue": revenue}
 
 
 def days_since(days: dict[str, list], first_day: date) -> dict[str, list]:
