@@ -1,6 +1,6 @@
 """Append events to the store, read streams back, and lock streams for writing."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +8,10 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from .events import DomainEvent
@@ -75,18 +78,58 @@ def begin_writing(stream_ids: Iterable[UUID], *, reading: UUID | None = None) ->
     same streams, so their transaction ids follow their commit order. SQLite serializes
     every writer anyway.
     """
+    return begin_writing_and_read(stream_ids, reading=reading, reads=())[0]
+
+
+def begin_writing_and_read(
+    stream_ids: Iterable[UUID], *, reading: UUID | None, reads: Sequence[QuerySet]
+) -> tuple[Stream, list[list[Any]]]:
+    """`begin_writing`, and the rows of `reads` (querysets of model rows, or of value
+    tuples) read after the locks, in the same round trip on PostgreSQL."""
     if connection.vendor != "postgresql":
-        return [] if reading is None else _stream(reading)
+        return ([] if reading is None else _stream(reading)), [list(qs) for qs in reads]
     keys = sorted({_lock_key(stream_id) for stream_id in stream_ids})
+    statements = [(BEGIN_WRITING_SQL, [keys])]
+    if reading is not None:
+        statements.append((STREAM_SQL, [reading]))
+    compiled = [_compiled(qs) for qs in reads]
+    statements += [(sql, params) for sql, params, _ in compiled if sql]
     with connection.cursor() as cursor:
-        if reading is None:
-            cursor.execute(BEGIN_WRITING_SQL, [keys])
-            return []
-        cursor.execute(f"{BEGIN_WRITING_SQL};{STREAM_SQL}", [keys, reading])
-        cursor.nextset()
-        cursor.nextset()
-        rows = [(t, v, orjson.loads(data), orjson.loads(meta)) for t, v, data, meta in cursor]
-    return _opened(rows)
+        cursor.execute(
+            ";".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
+        )
+        cursor.nextset()  # the table lock's result is the first, the stream locks' the second
+        rows = []
+        if reading is not None:
+            cursor.nextset()
+            rows = [(t, v, orjson.loads(data), orjson.loads(meta)) for t, v, data, meta in cursor]
+        results = []
+        for sql, _, rows_of in compiled:
+            if sql:
+                cursor.nextset()
+            results.append(rows_of(cursor.fetchall()) if sql else [])
+    return _opened(rows), results
+
+
+def _compiled(qs: QuerySet) -> tuple[str, list[Any], Callable[[list[tuple]], list[Any]]]:
+    """Return a queryset's SQL and parameters ("" when it can match nothing), and what turns
+    its result rows into what the queryset yields (model instances or value tuples)."""
+    compiler = qs.query.get_compiler(using=connection.alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return "", [], list
+
+    def rows_of(rows: list[tuple]) -> list[Any]:
+        converted = list(compiler.results_iter(results=[rows], tuple_expected=True))
+        if qs._iterable_class is not ModelIterable:
+            return converted
+        fields = compiler.klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        names = [compiler.select[i][0].target.attname for i in range(start, end)]
+        return [qs.model.from_db(connection.alias, names, row[start:end]) for row in converted]
+
+    return sql, list(params), rows_of
 
 
 def _stream(stream_id: UUID) -> Stream:
@@ -142,26 +185,31 @@ def event_row(
     }
 
 
-def seal_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def seal_rows(rows: list[dict[str, Any]], ring: KeyRing | None = None) -> list[dict[str, Any]]:
     """Return event rows (`event_row`'s) with their personal fields sealed under their
-    customers' keys, read in one query."""
+    customers' keys: those of `ring`, or read in one query."""
     personal = [row for row in rows if personal_fields(row["event_type"], row["data"])]
-    ring = KeyRing.of(row["data"]["customer_id"] for row in personal)
+    ring = ring or KeyRing.of(row["data"]["customer_id"] for row in personal)
     sealed = {id(row): seal(row["event_type"], row["data"], ring) for row in personal}
     return [{**row, "data": sealed[id(row)]} if id(row) in sealed else row for row in rows]
 
 
 def append(
-    events: list[DomainEvent], *, after_version: int, metadata: dict[str, Any]
+    events: list[DomainEvent],
+    *,
+    after_version: int,
+    metadata: dict[str, Any],
+    keys: KeyRing | None = None,
 ) -> list[RecordedEvent]:
     """Append one stream's new events after `after_version` and send their signals; personal
-    fields are stored sealed under their customer's key, and the signals carry them in clear."""
+    fields are stored sealed under their customer's key (from `keys`, or read), and the
+    signals carry them in clear."""
     now = timezone.now()
     clear = [
         event_row(event, version=version, metadata=metadata, recorded_at=now)
         for version, event in enumerate(events, start=after_version + 1)
     ]
-    rows = Event.objects.bulk_create([Event(**row) for row in seal_rows(clear)])
+    rows = Event.objects.bulk_create([Event(**row) for row in seal_rows(clear, keys)])
     recorded = [
         RecordedEvent.from_row(row, fields["data"]) for row, fields in zip(rows, clear, strict=True)
     ]

@@ -75,6 +75,11 @@ class KeyRing:
             keys.update((str(pk), bytes(key)) for pk, key in rows.values_list("customer_id", "key"))
         return cls(keys)
 
+    @classmethod
+    def of_rows(cls, rows: Iterable[tuple[UUID, bytes]]) -> "KeyRing":
+        """Return the ring of `(customer_id, key)` rows read already."""
+        return cls({str(customer_id): bytes(key) for customer_id, key in rows})
+
     def cipher(self, customer_id: str) -> AESGCM | None:
         return self._ciphers.get(customer_id)
 

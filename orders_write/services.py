@@ -26,7 +26,7 @@ from .commands import (
     UpdateProduct,
 )
 from .erasure import erase_traces
-from .event_store import Stream, append, begin_writing
+from .event_store import Stream, append, begin_writing, begin_writing_and_read
 from .events import (
     CustomerForgotten,
     CustomerRegistered,
@@ -41,8 +41,8 @@ from .exceptions import (
     InvalidCommand,
     NotFound,
 )
-from .models import Customer, Order, OrderItem, Product
-from .personal_data import FORGOTTEN_ADDRESS, FORGOTTEN_NAME, create_key, delete_key
+from .models import Customer, CustomerKey, Order, OrderItem, Product
+from .personal_data import FORGOTTEN_ADDRESS, FORGOTTEN_NAME, KeyRing, create_key, delete_key
 from .plain_text import text_error
 from .write_guard import command_service
 
@@ -176,20 +176,27 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
     command = _normalized_order(command)
     fingerprint = _fingerprint(command)
     product_ids = [line.product_id for line in command.items]
-    stream = begin_writing(
-        [command.order_id, command.customer_id, *product_ids], reading=command.order_id
+    # The customer, their key and the products are read in the locks' round trip.
+    stream, (customers, keys, products) = begin_writing_and_read(
+        [command.order_id, command.customer_id, *product_ids],
+        reading=command.order_id,
+        reads=[
+            Customer.objects.filter(pk=command.customer_id),
+            CustomerKey.objects.filter(pk=command.customer_id).values_list("customer_id", "key"),
+            Product.objects.filter(pk__in=product_ids),
+        ],
     )
     existing = _previous_creation(command.order_id, stream, fingerprint, context.actor)
     if existing is not None:
         return existing
-    customer = _living(_get(Customer, command.customer_id, "customer", field="customer_id"))
+    customer = _living(_found(customers, command.customer_id, "customer", field="customer_id"))
     order = domain.Order.create(
         order_id=command.order_id,
         customer_id=customer.id,
         customer_name=customer.name,
         customer_email=customer.email,
         customer_version=customer.version,
-        lines=_priced_lines(command),
+        lines=_priced_lines(command, {product.id: product for product in products}),
         shipping_address=asdict(command.shipping_address),
         billing_address=asdict(command.billing_address),
         payment_method=command.payment_method,
@@ -199,7 +206,7 @@ def create_order(command: CreateOrder, *, context: CommandContext | None = None)
         raise InvalidCommand("The order total is too large.", field="items")
     row = _save_order(order)
     metadata = _metadata(command, context) | {"command_fingerprint": fingerprint}
-    append(order.pending_events, after_version=0, metadata=metadata)
+    append(order.pending_events, after_version=0, metadata=metadata, keys=KeyRing.of_rows(keys))
     return row
 
 
@@ -317,8 +324,7 @@ def _previous_creation(
     return Order.objects.get(pk=order_id)
 
 
-def _priced_lines(command: CreateOrder) -> list[domain.PricedLine]:
-    products = Product.objects.in_bulk([line.product_id for line in command.items])
+def _priced_lines(command: CreateOrder, products: dict[UUID, Product]) -> list[domain.PricedLine]:
     missing = [str(line.product_id) for line in command.items if line.product_id not in products]
     if missing:
         raise InvalidCommand(f"Unknown product(s): {', '.join(missing)}.", field="items")
@@ -379,7 +385,12 @@ def _save_new_version(row: Customer | Product, context: CommandContext, **values
 
 
 def _get(model: type, pk: UUID, label: str, *, field: str | None = None) -> Any:
-    row = model.objects.filter(pk=pk).first()
+    return _found(list(model.objects.filter(pk=pk)[:1]), pk, label, field=field)
+
+
+def _found(rows: list[Any], pk: UUID, label: str, *, field: str | None = None) -> Any:
+    """Return the one row read by primary key, or refuse the command."""
+    row = rows[0] if rows else None
     if row is None:
         error = InvalidCommand if field else NotFound
         raise error(f"Unknown {label} {pk}.", field=field)
