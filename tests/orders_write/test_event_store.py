@@ -5,11 +5,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from orders_read.running.runner import active_runner
 from orders_write.event_reader import (
     NO_HORIZON,
     Checkpoint,
@@ -25,8 +28,8 @@ from orders_write.event_reader import (
     recorded_events,
     wait_for_event_writers,
 )
-from orders_write.event_store import RecordedEvent
-from orders_write.models import Event
+from orders_write.event_store import RecordedEvent, begin_writing_and_read
+from orders_write.models import Customer, Event, Product
 from tests.conftest import make_customer, make_order, make_product, on_postgresql, set_status
 
 # On PostgreSQL only committed events are read, so commands commit, each in its own
@@ -252,3 +255,36 @@ def test_head_is_the_latest_event_and_when_it_was_recorded():
 
     latest = max(events, key=lambda e: e.position)
     assert head() == Head(latest.position, latest.recorded_at)
+
+
+def test_reads_taken_with_the_stream_locks_return_what_the_orm_would():
+    ann, pen, book = make_customer(), make_product(unit_price="2.50"), make_product()
+    reads = [
+        Customer.objects.filter(pk=ann.id),
+        Product.objects.filter(pk__in=[pen.id, book.id]).order_by("unit_price"),
+        Product.objects.filter(pk__in=[]),
+        Product.objects.filter(pk=pen.id).values_list("name", "unit_price"),
+    ]
+
+    with transaction.atomic():
+        stream, results = begin_writing_and_read([ann.id], reading=ann.id, reads=reads)
+
+    assert [event_type for event_type, _, _ in stream] == ["CustomerRegistered"]
+    assert results == [list(qs) for qs in reads]
+    [customer] = results[0]
+    assert (customer.name, customer.email, customer.version) == (ann.name, ann.email, 1)
+    assert [p.unit_price for p in results[1]] == [Decimal("2.50"), Decimal("10.00")]
+    assert results[3] == [(pen.name, Decimal("2.50"))]
+
+
+@on_postgresql
+def test_an_order_is_placed_in_as_many_statements_as_plain_crud():
+    ann, pen = make_customer(), make_product()
+
+    with CaptureQueriesContext(connection) as statements:
+        make_order(ann, [(pen, 1)])
+
+    # BEGIN, the locks with every read, the order, its items, its event, COMMIT; inline, the
+    # projections' three round trips too (savepoint and stalled check, reads, writes).
+    projections = 0 if active_runner().uses_workers else 3
+    assert len(statements.captured_queries) == 6 + projections
