@@ -35,7 +35,7 @@ def worker_running(concurrency: int) -> Iterator[None]:
     worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [sys.executable, "-m", "celery", "-A", "config", "worker",
          f"--concurrency={concurrency}", "--loglevel=WARNING"],
-        cwd=ROOT, env=subprocess_environment(),
+        cwd=ROOT, env=subprocess_environment(), stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         while not app.control.ping(timeout=0.5):
