@@ -17,6 +17,7 @@ from orders_read.database import from_replica
 from orders_read.models import OrderDetails, ProjectionState
 from orders_read.projections import NAMES
 from orders_read.running.tasks import advance_projection
+from orders_write.event_reader import checkpoint_at, head
 from tests.conftest import order_body
 
 pytestmark = [
@@ -47,9 +48,17 @@ def replica_caught_up() -> None:
 
 
 def project_everything() -> None:
-    """Advance every projection on the primary, as a worker does."""
-    for name in NAMES:
-        advance_projection(name)
+    """Advance every projection on the primary, as a worker does (or wait for the worker
+    that holds one: the async tests' worker may run in the same session)."""
+    wanted, deadline = checkpoint_at(head().position), time.monotonic() + REPLAY_SECONDS
+    while True:
+        for name in NAMES:
+            advance_projection(name)
+        states = ProjectionState.objects.filter(name__in=NAMES)
+        if len(states) == len(NAMES) and all(s.checkpoint >= wanted for s in states):
+            return
+        assert time.monotonic() < deadline, "the projections did not reach the head"
+        time.sleep(0.05)
 
 
 @pytest.fixture
