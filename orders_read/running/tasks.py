@@ -5,7 +5,8 @@ cost; a task advances a group together, one read of the store per batch serving 
 A command's nudge marks every projection dirty (in the shared cache) and queues the task of
 each group with a projection newly marked. The worker that holds a projection's lock clears the
 mark before it reads, and looks at the marks again after unlocking: a request that arrived
-while the lock was held, whose own task found the lock taken, is served by the holder.
+while the lock was held, whose own task found the lock taken, is served by the task the
+holder queues again then.
 """
 
 from contextlib import ExitStack
@@ -57,19 +58,18 @@ def answer_nudge() -> None:
 )
 def advance_projections(names: list[str]) -> int:
     """Advance the named projections to the head of the store together, but those another
-    worker is at; return the events applied."""
-    applied = 0
-    while True:
-        with ExitStack() as held_locks:
-            runner = active_runner()
-            held = [name for name in names if held_locks.enter_context(runner.writing(name))]
-            if not held:
-                return applied
-            cache.delete_many([dirty_key(name) for name in held])
-            results = advance_together(held, batch_size=settings.PROJECTION_BATCH_SIZE)
-            applied += sum(result.applied for result in results)
-        if not cache.get_many([dirty_key(name) for name in names]):
-            return applied
+    worker is at; return the events applied. Asked again meanwhile, it queues itself again
+    rather than loop, so that other groups' tasks waiting for a process go first."""
+    with ExitStack() as held_locks:
+        runner = active_runner()
+        held = [name for name in names if held_locks.enter_context(runner.writing(name))]
+        if not held:
+            return 0
+        cache.delete_many([dirty_key(name) for name in held])
+        results = advance_together(held, batch_size=settings.PROJECTION_BATCH_SIZE)
+    if cache.get_many([dirty_key(name) for name in names]):
+        advance_projections.delay(names)
+    return sum(result.applied for result in results)
 
 
 @shared_task(name=f"{TASKS}.advance_projection", ignore_result=True)
