@@ -133,7 +133,7 @@ class BulkReplay:
                     self.kept[table] = TableRows(table, models_by_table.get(table, table.model))
                     self.kept[table].complete = True
 
-    def apply(self, events: list[RecordedEvent], skipped: Skipped | None = None) -> None:
+    def apply(self, events: list[RecordedEvent]) -> None:
         """Apply a batch of events that follows the ones applied before (from the start: the
         first batch starts from the first event, into empty tables). After a failure nothing
         is kept and rows are looked for again, as the failed batch may have changed them."""
@@ -144,7 +144,7 @@ class BulkReplay:
             carried=self.kept,
         )
         self.kept = {}
-        skipped = self.skipped if skipped is None else skipped
+        skipped = self.skipped
         try:
             # The rows kept make the heap large, so a collection while the batch allocates
             # its many (acyclic) rows and tuples scanned them all again and again.

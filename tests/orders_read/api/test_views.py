@@ -1123,3 +1123,19 @@ def test_product_sales_refuse_a_malformed_date_with_a_400(reader_api, product):
 
     assert response.status_code == 400
     assert "date_from" in field_errors(response)
+
+
+def test_every_link_names_its_row_s_own_resource(reader_api, order):
+    api = "http://testserver/api"
+
+    details = reader_api.get(f"/api/orders/{order.id}/").json()
+    listed = reader_api.get("/api/orders/").json()
+    analytics = reader_api.get(f"/api/customers/{order.customer_id}/analytics/").json()
+
+    assert details["url"] == f"{api}/orders/{order.id}/"
+    assert details["status_url"] == f"{api}/orders/{order.id}/status/"
+    assert details["customer_analytics_url"] == f"{api}/customers/{order.customer_id}/analytics/"
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [row["url"] for row in rows] == [f"{api}/orders/{order.id}/"]
+    assert analytics["url"] == f"{api}/customers/{order.customer_id}/analytics/"
+    assert analytics["orders_url"] == f"{api}/orders/?customer_id={order.customer_id}"
