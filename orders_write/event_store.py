@@ -105,9 +105,7 @@ def begin_writing_and_read(
             rows = [(t, v, orjson.loads(data), orjson.loads(meta)) for t, v, data, meta in cursor]
         results = []
         for sql, _, rows_of in compiled:
-            if sql:
-                cursor.nextset()
-            results.append(rows_of(cursor.fetchall()) if sql else [])
+            results.append(rows_of(cursor.fetchall()) if sql and cursor.nextset() else [])
     return _opened(rows), results
 
 

@@ -67,7 +67,8 @@ def advance_projections(names: list[str]) -> int:
             return 0
         cache.delete_many([dirty_key(name) for name in held])
         results = advance_together(held, batch_size=settings.PROJECTION_BATCH_SIZE)
-    if cache.get_many([dirty_key(name) for name in names]):
+    # The projections another worker held are its to look at again.
+    if cache.get_many([dirty_key(name) for name in held]):
         advance_projections.delay(names)
     return sum(result.applied for result in results)
 
